@@ -1,0 +1,76 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import pg from 'pg'
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import type { DatabaseConfig } from '../../../config/config.js'
+import { migrationProvider } from './migrations.js'
+import type { Database } from './schema.js'
+
+export type Engine = 'sqlite' | 'postgres'
+
+export interface OpenDatabase {
+  db: Kysely<Database>
+  engine: Engine
+  close(): Promise<void>
+}
+
+export class DatabaseUnavailable extends Error {}
+
+const PG_INT8 = 20
+
+/** Opens SQLite or PostgreSQL, checks the connection and applies pending migrations. */
+export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
+  const { db, engine } = config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url)
+  try {
+    await migrate(db)
+  } catch (err) {
+    await db.destroy().catch(() => undefined)
+    throw new DatabaseUnavailable(describeConnectError(config, err))
+  }
+  return { db, engine, close: () => db.destroy() }
+}
+
+function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  let sqlite: BetterSqlite3.Database
+  try {
+    sqlite = new BetterSqlite3(file)
+  } catch (err) {
+    throw new DatabaseUnavailable(`cannot open SQLite database ${file}: ${(err as Error).message}`)
+  }
+  sqlite.pragma('journal_mode = WAL')
+  // Durable commits: the audit log promises an event is on disk before its response is sent.
+  // Group commit amortises the fsync over every request waiting on the same batch.
+  sqlite.pragma('synchronous = FULL')
+  sqlite.pragma('busy_timeout = 5000')
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine: 'sqlite' }
+}
+
+function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // bigint columns hold ms timestamps, well inside Number's safe range.
+    types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
+  })
+  // An idle client that loses its connection emits here; without a listener the process dies.
+  pool.on('error', () => undefined)
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres' }
+}
+
+async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider })
+  const { error } = await migrator.migrateToLatest()
+  if (error) throw error
+}
+
+function describeConnectError(config: DatabaseConfig, err: unknown): string {
+  const message = err instanceof Error ? err.message || err.constructor.name : String(err)
+  if (config.kind === 'postgres') {
+    const u = new URL(config.url)
+    return `cannot use PostgreSQL at ${u.hostname}:${u.port || 5432}${u.pathname}: ${message}`
+  }
+  return `cannot use SQLite database ${config.file}: ${message}`
+}

@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely'
+import { sqlAdminCredentialRepo } from './admin-credential-repo.js'
+import { sqlAgentRepo } from './agent-repo.js'
+import { sqlAuditStore } from './audit-store.js'
+import { sqlKeyStore } from './key-store.js'
+import { sqlRegistrationStore } from './registration-store.js'
+import { sqlRevocationRepo } from './revocation-repo.js'
+import { sqlRoleRepo } from './role-repo.js'
+import type { Database } from './schema.js'
+
+export { openDatabase, DatabaseUnavailable, type OpenDatabase, type Engine } from './database.js'
+
+/** Every storage port, implemented over one Kysely instance (SQLite or PostgreSQL). */
+export function sqlStorage(db: Kysely<Database>) {
+  return {
+    roles: sqlRoleRepo(db),
+    agents: sqlAgentRepo(db),
+    registrations: sqlRegistrationStore(db),
+    revocations: sqlRevocationRepo(db),
+    keys: sqlKeyStore(db),
+    adminCredentials: sqlAdminCredentialRepo(db),
+    audit: sqlAuditStore(db),
+  }
+}
+
+export type Storage = ReturnType<typeof sqlStorage>

@@ -1,0 +1,126 @@
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+
+/**
+ * Migrations shared by SQLite and PostgreSQL: only portable column types (text, integer,
+ * bigint), so one list serves both engines. Append new migrations; never edit an applied one.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_core': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('roles')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('token_ttl_seconds', 'integer', (c) => c.notNull())
+        .addColumn('max_agents', 'integer')
+        .addColumn('lifecycle', 'text', (c) => c.notNull())
+        .addColumn('agent_ttl_seconds', 'integer')
+        .addColumn('can_introspect', 'integer', (c) => c.notNull())
+        .addColumn('version', 'integer', (c) => c.notNull())
+        .addColumn('live_agents', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('initial_access_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('digest', 'text', (c) => c.notNull().unique())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('uses_left', 'integer', (c) => c.notNull())
+        .addColumn('uses_total', 'integer', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('initial_access_tokens_role').on('initial_access_tokens').column('role').execute()
+
+      await db.schema
+        .createTable('agents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('role_version', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_reason', 'text')
+        .addColumn('secret_digest', 'text', (c) => c.notNull())
+        .addColumn('secret_expires_at', 'bigint')
+        .addColumn('registration_token_digest', 'text', (c) => c.notNull())
+        .addColumn('auth_method', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('grant_types', 'text', (c) => c.notNull())
+        .addColumn('metadata', 'text', (c) => c.notNull())
+        .addColumn('initial_access_token_id', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('agents_role_status').on('agents').columns(['role', 'status']).execute()
+
+      await db.schema
+        .createTable('signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('domain', 'text', (c) => c.notNull())
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('private_jwe', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('publish_until', 'bigint')
+        .execute()
+      await db.schema.createIndex('signing_keys_domain').on('signing_keys').columns(['domain', 'state']).execute()
+      // At most one signer per key domain, whatever races between nodes.
+      await db.schema.createIndex('signing_keys_one_active').on('signing_keys').column('domain').unique().where(sql.ref('state'), '=', sql.lit('active')).execute()
+
+      await db.schema
+        .createTable('admin_credentials')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('digest', 'text', (c) => c.notNull().unique())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('revoked_tokens')
+        .addColumn('jti', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('audit_streams')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('head_seq', 'integer', (c) => c.notNull())
+        .addColumn('head_hash', 'text', (c) => c.notNull())
+        .execute()
+
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('stream_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('actor_type', 'text', (c) => c.notNull())
+        .addColumn('actor_id', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('target', 'text')
+        .addColumn('role', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('request_id', 'text')
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addUniqueConstraint('audit_events_stream_seq', ['stream_id', 'seq'])
+        .execute()
+      await db.schema.createIndex('audit_events_ts').on('audit_events').columns(['ts', 'id']).execute()
+      await db.schema.createIndex('audit_events_actor').on('audit_events').columns(['actor_id', 'ts']).execute()
+      await db.schema.createIndex('audit_events_action').on('audit_events').columns(['action', 'ts']).execute()
+    },
+  },
+}
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+}

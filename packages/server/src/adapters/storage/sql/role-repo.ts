@@ -1,0 +1,77 @@
+import type { Kysely, Selectable } from 'kysely'
+import type { Lifecycle, Role, RoleRepo, RoleSettings } from '../../../ports/role-repo.js'
+import type { Database, RolesTable } from './schema.js'
+import { isUniqueViolation } from './sql-errors.js'
+
+export function roleFromRow(row: Selectable<RolesTable>): Role {
+  return {
+    name: row.name,
+    scopes: JSON.parse(row.scopes) as string[],
+    tokenTtlSeconds: row.token_ttl_seconds,
+    maxAgents: row.max_agents,
+    lifecycle: row.lifecycle as Lifecycle,
+    agentTtlSeconds: row.agent_ttl_seconds,
+    canIntrospect: row.can_introspect === 1,
+    version: row.version,
+    liveAgents: row.live_agents,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+function settingsToRow(s: RoleSettings) {
+  return {
+    scopes: JSON.stringify(s.scopes),
+    token_ttl_seconds: s.tokenTtlSeconds,
+    max_agents: s.maxAgents,
+    lifecycle: s.lifecycle,
+    agent_ttl_seconds: s.agentTtlSeconds,
+    can_introspect: s.canIntrospect ? 1 : 0,
+  }
+}
+
+export function sqlRoleRepo(db: Kysely<Database>): RoleRepo {
+  return {
+    async create(role) {
+      try {
+        await db
+          .insertInto('roles')
+          .values({ name: role.name, ...settingsToRow(role), version: role.version, live_agents: 0, created_at: role.createdAt, updated_at: role.updatedAt })
+          .execute()
+        return true
+      } catch (err) {
+        if (isUniqueViolation(err)) return false
+        throw err
+      }
+    },
+    async get(name) {
+      const row = await db.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst()
+      return row && roleFromRow(row)
+    },
+    async list() {
+      const rows = await db.selectFrom('roles').selectAll().orderBy('name').execute()
+      return rows.map(roleFromRow)
+    },
+    async update(name, settings, now) {
+      const row = await db
+        .updateTable('roles')
+        .set((eb) => ({ ...settingsToRow(settings), version: eb('version', '+', 1), updated_at: now }))
+        .where('name', '=', name)
+        .returningAll()
+        .executeTakeFirst()
+      return row && roleFromRow(row)
+    },
+    async delete(name) {
+      return db.transaction().execute(async (trx) => {
+        // The condition and the delete are one statement, so a registration cannot slip in between.
+        const gone = await trx.deleteFrom('roles').where('name', '=', name).where('live_agents', '=', 0).returning('name').executeTakeFirst()
+        if (gone) {
+          await trx.deleteFrom('initial_access_tokens').where('role', '=', name).execute()
+          return 'deleted'
+        }
+        const exists = await trx.selectFrom('roles').select('name').where('name', '=', name).executeTakeFirst()
+        return exists ? 'has_agents' : 'missing'
+      })
+    },
+  }
+}

@@ -1,0 +1,105 @@
+/** Table shapes as the SQL layer sees them. Timestamps are ms since the epoch. Flags are 0/1. */
+export interface RolesTable {
+  name: string
+  scopes: string
+  token_ttl_seconds: number
+  max_agents: number | null
+  lifecycle: string
+  agent_ttl_seconds: number | null
+  can_introspect: number
+  version: number
+  live_agents: number
+  created_at: number
+  updated_at: number
+}
+
+export interface InitialAccessTokensTable {
+  id: string
+  digest: string
+  role: string
+  uses_left: number
+  uses_total: number
+  expires_at: number
+  created_at: number
+  created_by: string
+}
+
+export interface AgentsTable {
+  id: string
+  role: string
+  role_version: number
+  status: string
+  status_reason: string | null
+  secret_digest: string
+  secret_expires_at: number | null
+  registration_token_digest: string
+  auth_method: string
+  scopes: string
+  grant_types: string
+  metadata: string
+  initial_access_token_id: string | null
+  created_at: number
+  updated_at: number
+}
+
+export interface SigningKeysTable {
+  kid: string
+  domain: string
+  alg: string
+  public_jwk: string
+  private_jwe: string
+  state: string
+  created_at: number
+  publish_until: number | null
+}
+
+export interface AdminCredentialsTable {
+  id: string
+  digest: string
+  label: string
+  created_at: number
+}
+
+export interface RevokedTokensTable {
+  jti: string
+  client_id: string
+  expires_at: number
+  revoked_at: number
+}
+
+export interface AuditStreamsTable {
+  id: string
+  started_at: number
+  head_seq: number
+  head_hash: string
+}
+
+export interface AuditEventsTable {
+  id: string
+  stream_id: string
+  seq: number
+  ts: number
+  actor_type: string
+  actor_id: string | null
+  action: string
+  outcome: string
+  reason: string | null
+  target: string | null
+  role: string | null
+  ip: string | null
+  request_id: string | null
+  details: string
+  prev_hash: string
+  hash: string
+}
+
+export interface Database {
+  roles: RolesTable
+  initial_access_tokens: InitialAccessTokensTable
+  agents: AgentsTable
+  signing_keys: SigningKeysTable
+  admin_credentials: AdminCredentialsTable
+  revoked_tokens: RevokedTokensTable
+  audit_streams: AuditStreamsTable
+  audit_events: AuditEventsTable
+}

@@ -1,0 +1,5 @@
+/** Unique-constraint violations, as SQLite (better-sqlite3) and PostgreSQL (pg) report them. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+}

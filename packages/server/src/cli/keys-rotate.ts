@@ -1,0 +1,30 @@
+import { systemClock } from '../ports/clock.js'
+import { envelope, loadMasterKey } from '../crypto/envelope.js'
+import { KeyService } from '../crypto/key-service.js'
+import { AuditLog } from '../domain/audit/audit-log.js'
+import { openOffline } from './offline.js'
+
+/**
+ * `mandate keys rotate`: makes a new signing key the signer, in the database. Running servers
+ * pick it up on their next key refresh (within 10 s); the old key stays published meanwhile.
+ */
+export async function keysRotate(argv: string[]): Promise<number> {
+  const { config, database, storage } = await openOffline(argv)
+  try {
+    const clock = systemClock()
+    const keys = new KeyService(storage.keys, envelope(loadMasterKey(config.masterKey, config.dataDir).key), clock, {
+      domain: 'agent-tokens',
+      alg: 'ES256',
+      retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
+    })
+    await keys.start()
+    const rotated = await keys.rotate()
+    const audit = await AuditLog.open(storage.audit, clock)
+    await audit.record({ actorType: 'admin', actorId: 'cli', action: 'key.rotated', outcome: 'success', target: rotated.kid, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null } })
+    await audit.close()
+    process.stdout.write(`new signing key ${rotated.kid}; retired ${rotated.retiredKid ?? 'none'}\n`)
+    return 0
+  } finally {
+    await database.close()
+  }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+import { ConfigError } from '../config/config.js'
+import { DatabaseUnavailable } from '../adapters/storage/sql/index.js'
+import { MasterKeyError } from '../crypto/envelope.js'
+import { auditVerify } from './audit-verify.js'
+import { keysRotate } from './keys-rotate.js'
+import { ListenError, serve } from './serve.js'
+
+const USAGE = `usage: mandate <command> [flags]
+
+commands:
+  serve           run the server (flags: --port --host --db --issuer --data-dir --log-level --trust-proxy)
+  keys rotate     make a new signing key the signer (flags: --db --data-dir)
+  audit verify    check every audit stream's hash chain offline (flags: --db --data-dir)
+`
+
+/** `mandate <verb>`: one file per verb; this only dispatches and turns known failures into one line. */
+async function main(argv: string[]): Promise<number> {
+  const [verb, sub, ...rest] = argv
+  if (verb === 'serve') return serve([sub, ...rest].filter((a): a is string => a !== undefined))
+  if (verb === 'keys' && sub === 'rotate') return keysRotate(rest)
+  if (verb === 'audit' && sub === 'verify') return auditVerify(rest)
+  process.stderr.write(verb === undefined || verb === 'help' || verb === '--help' ? USAGE : `mandate: unknown command "${[verb, sub].filter(Boolean).join(' ')}"\n${USAGE}`)
+  return verb === undefined || verb === 'help' || verb === '--help' ? 0 : 2
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    const known = err instanceof ConfigError || err instanceof DatabaseUnavailable || err instanceof MasterKeyError || err instanceof ListenError
+    process.stderr.write(`mandate: ${known ? (err as Error).message : `unexpected error: ${(err as Error)?.stack ?? String(err)}`}\n`)
+    process.exitCode = err instanceof ConfigError ? 2 : 1
+  },
+)

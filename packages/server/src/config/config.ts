@@ -1,0 +1,124 @@
+import { parseArgs } from 'node:util'
+import { resolve } from 'node:path'
+
+export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface Config {
+  /** Interface to listen on. Flag --host, env MANDATE_HOST. Default 127.0.0.1. */
+  host: string
+  /** Port to listen on; 0 picks a free one. Flag --port, env MANDATE_PORT. Default 8080. */
+  port: number
+  /** Issuer URL (RFC 8414 §2). Flag --issuer, env MANDATE_ISSUER. Default http://<host>:<port>. */
+  issuer: string | null
+  /** Where the SQLite file and the key-encryption key file live. Flag --data-dir, env MANDATE_DATA_DIR. Default ./data. */
+  dataDir: string
+  /** A file path, ':memory:' or a postgres:// URL. Flag --db, env MANDATE_DB. Default <data-dir>/mandate.db. */
+  db: DatabaseConfig
+  /** Key-encryption key (32 bytes, base64url). Env MANDATE_MASTER_KEY. Default: a 0600 file in the data dir. */
+  masterKey: string | null
+  /** An operator-chosen admin bearer credential. Env MANDATE_ADMIN_TOKEN. */
+  adminToken: string | null
+  /** Flag --log-level, env MANDATE_LOG_LEVEL. Default info. */
+  logLevel: LogLevel
+  /** Longest access-token lifetime a role may set; also how long a rotated key stays published. */
+  maxTokenTtlSeconds: number
+  /** Largest request body accepted, in bytes. */
+  bodyLimitBytes: number
+  /** Trust X-Forwarded-For from a proxy in front. Flag --trust-proxy, env MANDATE_TRUST_PROXY. */
+  trustProxy: boolean
+}
+
+export class ConfigError extends Error {}
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/** Flags win over MANDATE_* environment variables, which win over defaults. The result is frozen. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Config> {
+  let flags: Record<string, string | boolean | undefined>
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        db: { type: 'string' },
+        issuer: { type: 'string' },
+        'data-dir': { type: 'string' },
+        'log-level': { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (err) {
+    throw new ConfigError((err as Error).message)
+  }
+  const pick = (flag: string, envName: string): string | undefined => {
+    const v = flags[flag]
+    if (typeof v === 'string') return v
+    const e = env[envName]
+    return e === undefined || e === '' ? undefined : e
+  }
+
+  const host = pick('host', 'MANDATE_HOST') ?? '127.0.0.1'
+  const port = parsePort(pick('port', 'MANDATE_PORT') ?? '8080')
+  const dataDir = resolve(pick('data-dir', 'MANDATE_DATA_DIR') ?? 'data')
+  const issuerRaw = pick('issuer', 'MANDATE_ISSUER')
+  const logLevel = (pick('log-level', 'MANDATE_LOG_LEVEL') ?? 'info') as LogLevel
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level must be one of ${LOG_LEVELS.join(', ')}`)
+  const masterKey = env.MANDATE_MASTER_KEY || null
+  const adminToken = env.MANDATE_ADMIN_TOKEN || null
+  if (adminToken !== null && adminToken.length < 32) {
+    throw new ConfigError('MANDATE_ADMIN_TOKEN must be at least 32 characters')
+  }
+  const trustProxy = flags['trust-proxy'] === true || env.MANDATE_TRUST_PROXY === 'true'
+
+  return Object.freeze({
+    host,
+    port,
+    issuer: issuerRaw === undefined ? null : parseIssuer(issuerRaw),
+    dataDir,
+    db: parseDb(pick('db', 'MANDATE_DB'), dataDir),
+    masterKey,
+    adminToken,
+    logLevel,
+    maxTokenTtlSeconds: 86_400,
+    bodyLimitBytes: 64 * 1024,
+    trustProxy,
+  })
+}
+
+function parsePort(raw: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw new ConfigError(`port must be a number from 0 to 65535, got "${raw}"`)
+  return Number(raw)
+}
+
+/** RFC 8414 §2: an https URL with no query or fragment (http is allowed for local use). */
+export function parseIssuer(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError(`issuer "${raw}" is not a URL`)
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('issuer must be an http(s) URL')
+  if (url.search || url.hash || raw.includes('#') || raw.includes('?')) throw new ConfigError('issuer must not have a query or fragment')
+  if (url.username || url.password) throw new ConfigError('issuer must not carry credentials')
+  return url.href.replace(/\/+$/, '')
+}
+
+function parseDb(raw: string | undefined, dataDir: string): DatabaseConfig {
+  if (raw === undefined) return { kind: 'sqlite', file: resolve(dataDir, 'mandate.db') }
+  if (raw === ':memory:') return { kind: 'sqlite', file: ':memory:' }
+  if (/^postgres(ql)?:/i.test(raw)) {
+    try {
+      new URL(raw)
+    } catch {
+      throw new ConfigError('database URL is not a valid postgres:// URL')
+    }
+    return { kind: 'postgres', url: raw }
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) throw new ConfigError(`unsupported database URL scheme in "${raw.split(':')[0]}:"; use a file path, :memory: or postgres://`)
+  return { kind: 'sqlite', file: resolve(raw) }
+}

@@ -1,0 +1,62 @@
+import type { Agent, AgentFilter, AgentRepo, AgentStatus } from '../../ports/agent-repo.js'
+import type { Clock } from '../../ports/clock.js'
+import type { AuditRecorder } from '../audit/audit-log.js'
+import type { ActionContext } from '../context.js'
+import { AgentNotFound, InvalidStatusChange, ValidationFailed } from '../errors.js'
+import type { AgentDirectory } from './agent-directory.js'
+
+const MAX_REASON = 500
+
+/** Suspends, resumes and retires agents, each change audited and visible at once on this node. */
+export class AgentService {
+  constructor(
+    private readonly repo: AgentRepo,
+    private readonly directory: AgentDirectory,
+    private readonly audit: AuditRecorder,
+    private readonly clock: Clock,
+  ) {}
+
+  list(filter: AgentFilter): Promise<Agent[]> {
+    return this.repo.list(filter)
+  }
+
+  async get(id: string): Promise<Agent> {
+    const agent = await this.repo.get(id)
+    if (!agent) throw new AgentNotFound(id)
+    return agent
+  }
+
+  suspend(id: string, reason: unknown, ctx: ActionContext): Promise<Agent> {
+    return this.change(id, ['active'], 'suspended', 'agent.suspended', requireReason(reason), ctx)
+  }
+
+  resume(id: string, ctx: ActionContext): Promise<Agent> {
+    return this.change(id, ['suspended'], 'active', 'agent.resumed', null, ctx)
+  }
+
+  retire(id: string, reason: string, ctx: ActionContext): Promise<Agent> {
+    return this.change(id, ['active', 'suspended'], 'retired', 'agent.retired', reason, ctx)
+  }
+
+  private async change(id: string, from: AgentStatus[], to: AgentStatus, action: string, reason: string | null, ctx: ActionContext): Promise<Agent> {
+    const agent = await this.repo.setStatus(id, from, to, reason, this.clock.now())
+    this.directory.invalidate(id)
+    if (!agent) {
+      const current = await this.repo.get(id)
+      if (!current) throw new AgentNotFound(id)
+      throw new InvalidStatusChange(`agent ${id} is ${current.status}; it cannot become ${to}`)
+    }
+    await this.audit.record({ ...auditActor(ctx), action, outcome: 'success', reason, target: id, role: agent.role })
+    return agent
+  }
+}
+
+export function auditActor(ctx: ActionContext) {
+  return { actorType: ctx.actorType, actorId: ctx.actorId, ip: ctx.ip, requestId: ctx.requestId }
+}
+
+function requireReason(reason: unknown): string {
+  if (typeof reason !== 'string' || reason.trim() === '') throw new ValidationFailed('reason', 'reason is required')
+  if (reason.length > MAX_REASON) throw new ValidationFailed('reason', `reason must be at most ${MAX_REASON} characters`)
+  return reason.trim()
+}

@@ -1,0 +1,135 @@
+import type { Agent, AgentRepo, TokenEndpointAuthMethod } from '../../ports/agent-repo.js'
+import type { Clock } from '../../ports/clock.js'
+import type { RegistrationStore } from '../../ports/registration-store.js'
+import type { Role, RoleRepo } from '../../ports/role-repo.js'
+import type { AuditRecorder } from '../audit/audit-log.js'
+import type { ActionContext } from '../context.js'
+import { AgentNotActive, BadRegistrationCredential, RoleFull, ValidationFailed } from '../errors.js'
+import type { AgentDirectory } from './agent-directory.js'
+import { auditActor, type AgentService } from './agent-service.js'
+import type { SecretFactory } from './role-service.js'
+import { digestsEqual } from '../secret-compare.js'
+
+/** Client metadata after the protocol layer has checked its syntax (RFC 7591 §2). */
+export interface RequestedClient {
+  authMethod: TokenEndpointAuthMethod
+  grantTypes: string[]
+  /** Undefined: every scope of the role. */
+  scopes: string[] | undefined
+  metadata: Record<string, unknown>
+}
+
+export interface Registered {
+  agent: Agent
+  role: Role
+  clientSecret: string
+  registrationAccessToken: string
+}
+
+/** Agents registering themselves (RFC 7591) and managing their registration (RFC 7592). */
+export class RegistrationService {
+  constructor(
+    private readonly store: RegistrationStore,
+    private readonly agents: AgentRepo,
+    private readonly roles: RoleRepo,
+    private readonly lifecycle: AgentService,
+    private readonly directory: AgentDirectory,
+    private readonly secrets: SecretFactory,
+    private readonly audit: AuditRecorder,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * `readRequest` parses the client's metadata; it runs only once a token was presented, so an
+   * unauthenticated caller learns nothing from metadata errors. Every refusal is audited.
+   */
+  async register(initialAccessToken: string | undefined, readRequest: () => RequestedClient, ctx: ActionContext): Promise<Registered> {
+    const refuse = async (reason: string, err: Error, role?: string): Promise<never> => {
+      await this.audit.record({ ...auditActor(ctx), action: 'agent.registration_refused', outcome: 'failure', reason, role: role ?? null })
+      throw err
+    }
+    if (initialAccessToken === undefined) return refuse('missing initial access token', new BadRegistrationCredential('an initial access token is required'))
+    let requested: RequestedClient
+    try {
+      requested = readRequest()
+    } catch (err) {
+      return refuse(`invalid client metadata: ${(err as Error).message}`, err as Error)
+    }
+    const now = this.clock.now()
+    const clientSecret = this.secrets.newSecret('mds_')
+    const registrationAccessToken = this.secrets.newSecret('mdt_reg_')
+    let result: Awaited<ReturnType<RegistrationStore['register']>>
+    try {
+      result = await this.store.register(this.secrets.digest(initialAccessToken), now, (role, iat) => ({
+        id: this.secrets.newId('agt_'),
+        role: role.name,
+        roleVersion: role.version,
+        status: 'active',
+        statusReason: null,
+        secretDigest: this.secrets.digest(clientSecret),
+        secretExpiresAt: role.agentTtlSeconds === null ? null : now + role.agentTtlSeconds * 1000,
+        registrationTokenDigest: this.secrets.digest(registrationAccessToken),
+        authMethod: requested.authMethod,
+        scopes: scopesWithinRole(requested.scopes, role),
+        grantTypes: requested.grantTypes,
+        metadata: requested.metadata,
+        initialAccessTokenId: iat.id,
+        createdAt: now,
+        updatedAt: now,
+      }))
+    } catch (err) {
+      if (err instanceof ValidationFailed) return refuse(err.message, err)
+      throw err
+    }
+    if (result.status !== 'ok') {
+      if (result.status === 'role_full') return refuse('role has reached max_agents', new RoleFull(result.role ?? 'unknown'), result.role)
+      return refuse('initial access token unknown, expired or used up', new BadRegistrationCredential('the initial access token is invalid, expired or used up'))
+    }
+    const { agent, role } = result
+    await this.audit.record({
+      ...auditActor(ctx), action: 'agent.registered', outcome: 'success', target: agent.id, role: role.name,
+      details: { role_version: role.version, initial_access_token: agent.initialAccessTokenId, scopes: agent.scopes, auth_method: agent.authMethod },
+    })
+    return { agent, role, clientSecret, registrationAccessToken }
+  }
+
+  /** RFC 7592 §2: the registration access token authenticates management of one registration. */
+  async authenticate(clientId: string, registrationAccessToken: string | undefined): Promise<Agent> {
+    if (registrationAccessToken === undefined) throw new BadRegistrationCredential('a registration access token is required')
+    const agent = await this.agents.get(clientId)
+    // Compare even when the agent is unknown, so timing does not reveal which ids exist.
+    const matches = digestsEqual(this.secrets.digest(registrationAccessToken), agent?.registrationTokenDigest ?? '-'.repeat(43))
+    if (!agent || !matches || agent.status === 'retired') throw new BadRegistrationCredential('the registration access token is invalid')
+    return agent
+  }
+
+  /** RFC 7592 §2.2: replaces the client's metadata; scope stays within the role. */
+  async update(agent: Agent, requested: RequestedClient, ctx: ActionContext): Promise<{ agent: Agent; role: Role | undefined }> {
+    if (agent.status !== 'active') throw new AgentNotActive(agent.id, agent.status)
+    const role = await this.roles.get(agent.role)
+    if (!role) throw new ValidationFailed('scope', `the agent's role ${agent.role} no longer exists`)
+    const scopes = scopesWithinRole(requested.scopes, role)
+    const updated = await this.agents.updateMetadata(agent.id, { authMethod: requested.authMethod, scopes, grantTypes: requested.grantTypes, metadata: requested.metadata }, this.clock.now())
+    this.directory.invalidate(agent.id)
+    if (!updated) throw new AgentNotActive(agent.id, 'no longer active')
+    await this.audit.record({ ...auditActor(ctx), action: 'agent.updated', outcome: 'success', target: agent.id, role: agent.role, details: { scopes, auth_method: requested.authMethod } })
+    return { agent: updated, role }
+  }
+
+  /** RFC 7592 §2.3: deregistration retires the agent; its secret and tokens stop working. */
+  async deregister(agent: Agent, ctx: ActionContext): Promise<void> {
+    await this.lifecycle.retire(agent.id, 'deregistered by the agent', ctx)
+  }
+
+  secretMatches(agent: Agent, secret: string): boolean {
+    return digestsEqual(this.secrets.digest(secret), agent.secretDigest)
+  }
+}
+
+function scopesWithinRole(requested: string[] | undefined, role: Role): string[] {
+  if (requested === undefined) return [...role.scopes]
+  const allowed = new Set(role.scopes)
+  const refused = requested.filter((s) => !allowed.has(s))
+  if (refused.length > 0) throw new ValidationFailed('scope', `scope not allowed by role ${role.name}: ${refused.slice(0, 5).join(' ')}`)
+  return requested
+}

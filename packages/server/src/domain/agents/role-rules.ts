@@ -1,0 +1,64 @@
+import type { Lifecycle, RoleSettings } from '../../ports/role-repo.js'
+import { ValidationFailed } from '../errors.js'
+import { isScopeToken, MAX_SCOPES } from '../scope-token.js'
+
+export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
+export const DEFAULT_TOKEN_TTL_SECONDS = 300
+export const DEFAULT_EPHEMERAL_AGENT_TTL_SECONDS = 86_400
+const MAX_AGENT_TTL_SECONDS = 366 * 86_400
+
+export interface RoleInput {
+  name: string
+  settings: RoleSettings
+}
+
+const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect'])
+
+/**
+ * Validates the JSON body of POST /admin/roles (or PUT, where the name comes from the path).
+ * Unknown fields are refused: a typo in an operator's policy must not pass silently.
+ */
+export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFromPath?: string): RoleInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationFailed('body', 'body must be a JSON object')
+  const b = body as Record<string, unknown>
+  const unknown = Object.keys(b).filter((k) => !KNOWN_FIELDS.has(k))
+  if (unknown.length > 0) throw new ValidationFailed(unknown[0]!, `unknown field: ${unknown.slice(0, 3).join(', ').slice(0, 200)}`)
+
+  const name = nameFromPath ?? b.name
+  if (nameFromPath !== undefined && b.name !== undefined && b.name !== nameFromPath) throw new ValidationFailed('name', 'name in the body differs from the path')
+  if (typeof name !== 'string' || !ROLE_NAME.test(name)) throw new ValidationFailed('name', 'name must be 1-64 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit')
+
+  if (!Array.isArray(b.scopes) || b.scopes.length === 0) throw new ValidationFailed('scopes', 'scopes must be a non-empty array of scope tokens')
+  if (b.scopes.length > MAX_SCOPES) throw new ValidationFailed('scopes', `a role may have at most ${MAX_SCOPES} scopes`)
+  for (const s of b.scopes) {
+    if (typeof s !== 'string' || !isScopeToken(s)) throw new ValidationFailed('scopes', 'each scope must be a scope token (RFC 6749 §3.3) of at most 128 characters')
+  }
+  const scopes = [...new Set(b.scopes as string[])]
+
+  const tokenTtlSeconds = optionalInt(b, 'token_ttl_seconds', 1, maxTokenTtlSeconds) ?? DEFAULT_TOKEN_TTL_SECONDS
+  const maxAgents = optionalInt(b, 'max_agents', 0, 10_000_000)
+  const lifecycle = b.lifecycle ?? 'persistent'
+  if (lifecycle !== 'persistent' && lifecycle !== 'ephemeral') throw new ValidationFailed('lifecycle', 'lifecycle must be "persistent" or "ephemeral"')
+  const agentTtl = optionalInt(b, 'agent_ttl_seconds', 60, MAX_AGENT_TTL_SECONDS)
+  const canIntrospect = b.can_introspect ?? false
+  if (typeof canIntrospect !== 'boolean') throw new ValidationFailed('can_introspect', 'can_introspect must be true or false')
+
+  return {
+    name,
+    settings: {
+      scopes,
+      tokenTtlSeconds,
+      maxAgents: maxAgents ?? null,
+      lifecycle: lifecycle as Lifecycle,
+      agentTtlSeconds: agentTtl ?? (lifecycle === 'ephemeral' ? DEFAULT_EPHEMERAL_AGENT_TTL_SECONDS : null),
+      canIntrospect,
+    },
+  }
+}
+
+function optionalInt(b: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = b[field]
+  if (v === undefined || v === null) return undefined
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ValidationFailed(field, `${field} must be an integer from ${min} to ${max}`)
+  return v
+}

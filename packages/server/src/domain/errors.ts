@@ -1,0 +1,54 @@
+/**
+ * Errors of the agent rules. They are not wire errors: the protocol and HTTP layers decide
+ * which status and RFC error code a caller sees for each.
+ */
+export class DomainError extends Error {}
+
+/** Input that breaks a rule; `field` names the offending field. */
+export class ValidationFailed extends DomainError {
+  constructor(readonly field: string, message: string) {
+    super(message)
+  }
+}
+
+export class RoleNotFound extends DomainError {
+  constructor(readonly role: string) {
+    super(`role ${role} does not exist`)
+  }
+}
+
+export class RoleExists extends DomainError {
+  constructor(readonly role: string) {
+    super(`role ${role} already exists`)
+  }
+}
+
+export class RoleHasAgents extends DomainError {
+  constructor(readonly role: string) {
+    super(`role ${role} still has agents; retire them first`)
+  }
+}
+
+export class AgentNotFound extends DomainError {
+  constructor(readonly agentId: string) {
+    super(`agent ${agentId} does not exist`)
+  }
+}
+
+/** The agent exists but may not act: suspended, retired, or its credentials expired. */
+export class AgentNotActive extends DomainError {
+  constructor(readonly agentId: string, readonly status: string) {
+    super(`agent ${agentId} is ${status}`)
+  }
+}
+
+export class InvalidStatusChange extends DomainError {}
+
+/** An initial or registration access token that is missing, unknown, expired or used up. */
+export class BadRegistrationCredential extends DomainError {}
+
+export class RoleFull extends DomainError {
+  constructor(readonly role: string) {
+    super(`role ${role} has reached its max_agents`)
+  }
+}

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { AgentStatus } from '../../ports/agent-repo.js'
+import { InvalidRequest } from '../../protocol/errors.js'
+import { adminActor } from '../admin-auth.js'
+import { agentJson } from '../presenters.js'
+import { actionContext, readOptionalJson, readQuery } from '../request-readers.js'
+import type { HttpServices } from '../services.js'
+
+type IdParams = { Params: { id: string } }
+const STATUSES: readonly AgentStatus[] = ['active', 'suspended', 'retired']
+
+export function adminAgentRoutes(admin: FastifyInstance, s: HttpServices): void {
+  admin.get('/agents', async (request) => {
+    const q = readQuery(request, ['role', 'status', 'limit', 'after'])
+    const status = q.get('status')
+    if (status !== undefined && !STATUSES.includes(status as AgentStatus)) throw new InvalidRequest(`status must be one of ${STATUSES.join(', ')}`)
+    const limit = parseLimit(q.get('limit'))
+    const agents = await s.agents.list({ role: q.get('role'), status: status as AgentStatus | undefined, limit, after: q.get('after') })
+    const last = agents[agents.length - 1]
+    return { agents: agents.map(agentJson), next: agents.length === limit && last ? last.id : null }
+  })
+  admin.get<IdParams>('/agents/:id', async (request) => agentJson(await s.agents.get(request.params.id)))
+  admin.post<IdParams>('/agents/:id/suspend', async (request) => {
+    const body = (readOptionalJson(request) ?? {}) as { reason?: unknown }
+    return agentJson(await s.agents.suspend(request.params.id, body.reason, actionContext(request, adminActor(request))))
+  })
+  admin.post<IdParams>('/agents/:id/resume', async (request) =>
+    agentJson(await s.agents.resume(request.params.id, actionContext(request, adminActor(request)))),
+  )
+}
+
+export function parseLimit(raw: string | undefined, max = 500, fallback = 100): number {
+  if (raw === undefined) return fallback
+  if (!/^\d{1,6}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) throw new InvalidRequest(`limit must be an integer from 1 to ${max}`)
+  return Number(raw)
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify'
+import { requireAdmin } from '../admin-auth.js'
+import type { HttpServices } from '../services.js'
+import { adminAgentRoutes } from './admin-agents.js'
+import { adminAuditRoutes } from './admin-audit.js'
+import { adminRoleRoutes } from './admin-roles.js'
+
+/** Everything under /admin, behind the admin credential guard. */
+export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promise<void> {
+  await app.register(async (admin) => {
+    admin.addHook('preHandler', requireAdmin(s.admins, s.audit))
+    adminRoleRoutes(admin, s)
+    adminAgentRoutes(admin, s)
+    adminAuditRoutes(admin, s)
+    admin.post('/keys/rotate', async (request, reply) => {
+      const rotated = await s.keys.rotate()
+      await s.audit.record({
+        actorType: 'admin', actorId: request.admin?.id ?? null, action: 'key.rotated', outcome: 'success', target: rotated.kid,
+        ip: request.ip, requestId: request.id, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null },
+      })
+      return reply.send({ kid: rotated.kid, retired_kid: rotated.retiredKid ?? null })
+    })
+  }, { prefix: '/admin' })
+}

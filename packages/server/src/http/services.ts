@@ -1,0 +1,29 @@
+import type { AdminCredentials } from '../domain/admin/admin-credentials.js'
+import type { AgentService } from '../domain/agents/agent-service.js'
+import type { RegistrationService } from '../domain/agents/registration-service.js'
+import type { RoleService } from '../domain/agents/role-service.js'
+import type { AuditRecorder } from '../domain/audit/audit-log.js'
+import type { VerifyResult } from '../domain/audit/verify.js'
+import type { ActionContext } from '../domain/context.js'
+import type { KeyService } from '../crypto/key-service.js'
+import type { AuditEvent, AuditQuery } from '../ports/audit-store.js'
+import type { AuthenticatedClient, ClientAuthenticator } from '../protocol/client-auth/authenticate.js'
+import type { TokenEndpointInput } from '../protocol/token-endpoint.js'
+import type { TokenResponse } from '../protocol/grants/types.js'
+import type { IntrospectionResponse } from '../protocol/introspection.js'
+
+/** What the HTTP edge needs from the rest of the server, each by its narrowest interface. */
+export interface HttpServices {
+  issuer(): string
+  keys: Pick<KeyService, 'jwks' | 'rotate'>
+  clients: ClientAuthenticator
+  token(input: TokenEndpointInput): Promise<TokenResponse>
+  introspect(caller: AuthenticatedClient, params: ReadonlyMap<string, string>): Promise<IntrospectionResponse>
+  revoke(caller: AuthenticatedClient, params: ReadonlyMap<string, string>, ctx: ActionContext): Promise<void>
+  registration: RegistrationService
+  roles: RoleService
+  agents: AgentService
+  admins: AdminCredentials
+  audit: AuditRecorder
+  auditLog: { query(q: AuditQuery): Promise<AuditEvent[]>; verify(): Promise<VerifyResult> }
+}

@@ -1,0 +1,156 @@
+import pino, { type Logger } from 'pino'
+import type { FastifyInstance } from 'fastify'
+import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/index.js'
+import type { Config } from './config/config.js'
+import { envelope, loadMasterKey, MasterKeyError } from './crypto/envelope.js'
+import { KeyService } from './crypto/key-service.js'
+import { digestSecret, digestsEqual, newId, newSecret } from './crypto/secrets.js'
+import { AdminCredentials } from './domain/admin/admin-credentials.js'
+import { AgentDirectory } from './domain/agents/agent-directory.js'
+import { AgentService } from './domain/agents/agent-service.js'
+import { RegistrationService } from './domain/agents/registration-service.js'
+import { RoleService } from './domain/agents/role-service.js'
+import { AuditLog } from './domain/audit/audit-log.js'
+import { verifyAuditLog } from './domain/audit/verify.js'
+import { buildHttpApp } from './http/app.js'
+import { systemClock, type Clock } from './ports/clock.js'
+import { accessTokens } from './protocol/access-token.js'
+import { clientAuthenticator } from './protocol/client-auth/authenticate.js'
+import { clientCredentialsGrant } from './protocol/grants/client-credentials.js'
+import { grantTable } from './protocol/grants/index.js'
+import { introspection } from './protocol/introspection.js'
+import { revocation } from './protocol/revocation.js'
+import { tokenEndpoint } from './protocol/token-endpoint.js'
+
+export interface MandateDeps {
+  clock?: Clock
+  logger?: Logger
+}
+
+export interface Mandate {
+  app: FastifyInstance
+  engine: Engine
+  issuer(): string
+  /** Set on the first start of an empty database without MANDATE_ADMIN_TOKEN: show it once. */
+  generatedAdminToken: string | undefined
+  /** Starts listening; returns the base URL. */
+  listen(): Promise<string>
+  /** Stops accepting, finishes in-flight requests, flushes the audit log, closes the database. */
+  close(): Promise<void>
+}
+
+const secrets = { newSecret, newId, digest: digestSecret }
+
+/** The composition root: config -> adapters -> services -> http. Nothing else wires. */
+export async function createMandate(config: Readonly<Config>, deps: MandateDeps = {}): Promise<Mandate> {
+  const clock = deps.clock ?? systemClock()
+  const logger = deps.logger ?? createLogger(config)
+  const database = await openDatabase(config.db)
+  try {
+    const storage = sqlStorage(database.db)
+    const { key: kek } = loadMasterKey(config.masterKey, config.dataDir)
+    const keys = new KeyService(storage.keys, envelope(kek), clock, {
+      domain: 'agent-tokens',
+      alg: 'ES256',
+      retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
+    })
+    const { generated } = await keys.start().catch((err: unknown) => {
+      throw err instanceof MasterKeyError ? err : new MasterKeyError(`cannot decrypt the signing keys; is this the master key they were stored under? (${(err as Error).message})`)
+    })
+    const audit = await AuditLog.open(storage.audit, clock)
+    if (generated) await audit.record({ actorType: 'system', actorId: null, action: 'key.generated', outcome: 'success', target: keys.signer().kid, details: { domain: 'agent-tokens', alg: 'ES256' } })
+
+    let issuer = config.issuer ?? defaultIssuer(config.host, config.port)
+    const directory = new AgentDirectory(storage.agents, storage.roles, clock)
+    const agents = new AgentService(storage.agents, directory, audit, clock)
+    const roles = new RoleService(storage.roles, storage.registrations, secrets, audit, clock, config.maxTokenTtlSeconds, directory)
+    const registration = new RegistrationService(storage.registrations, storage.agents, storage.roles, agents, directory, secrets, audit, clock)
+    const admins = new AdminCredentials(storage.adminCredentials, secrets, clock, config.adminToken)
+    const generatedAdminToken = await admins.bootstrap()
+    if (generatedAdminToken) await audit.record({ actorType: 'system', actorId: null, action: 'admin.credential_created', outcome: 'success', reason: 'first start without MANDATE_ADMIN_TOKEN' })
+
+    const tokens = accessTokens(keys, () => issuer)
+    const clients = clientAuthenticator(directory, { digest: digestSecret, equal: digestsEqual }, clock)
+    const grants = grantTable([clientCredentialsGrant({ tokens, clock })])
+
+    const app = await buildHttpApp(
+      {
+        issuer: () => issuer,
+        keys,
+        clients,
+        token: tokenEndpoint({ grants, clients, audit }),
+        introspect: introspection({ verifier: tokens, directory, revocations: storage.revocations, clock }),
+        revoke: revocation({ verifier: tokens, revocations: storage.revocations, audit, clock }),
+        registration,
+        roles,
+        agents,
+        admins,
+        audit,
+        auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },
+      },
+      { bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, logger },
+    )
+
+    const timers = startBackgroundWork({ keys, storage, clock, logger })
+    let closed = false
+    return {
+      app,
+      engine: database.engine,
+      issuer: () => issuer,
+      generatedAdminToken,
+      async listen() {
+        await app.listen({ host: config.host, port: config.port })
+        const address = app.server.address()
+        const port = typeof address === 'object' && address ? address.port : config.port
+        if (config.issuer === null) issuer = defaultIssuer(config.host, port)
+        return `http://${urlHost(config.host)}:${port}`
+      },
+      async close() {
+        if (closed) return
+        closed = true
+        timers.forEach(clearInterval)
+        await app.close()
+        await audit.close()
+        await database.close()
+      },
+    }
+  } catch (err) {
+    await database.close().catch(() => undefined)
+    throw err
+  }
+}
+
+/** Periodic upkeep: pick up key rotations made elsewhere, forget what no longer matters. */
+function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; clock: Clock; logger: Logger }) {
+  const every = (ms: number, work: () => Promise<unknown>) => {
+    const t = setInterval(() => work().catch((err: unknown) => d.logger.warn({ err }, 'background task failed')), ms)
+    t.unref()
+    return t
+  }
+  return [
+    every(10_000, () => d.keys.refresh()),
+    every(3_600_000, async () => {
+      const now = d.clock.now()
+      await d.storage.revocations.purgeExpired(now)
+      await d.storage.keys.purge(now)
+    }),
+  ]
+}
+
+function createLogger(config: Readonly<Config>): Logger {
+  // Logs go to stderr so stdout carries only the lines meant for the operator (ready, admin token).
+  return pino(
+    { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.client_secret', '*.token'], censor: '[redacted]' } },
+    pino.destination(2),
+  )
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+function defaultIssuer(host: string, port: number): string {
+  return `http://${urlHost(host)}:${port}`
+}

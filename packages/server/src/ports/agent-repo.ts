@@ -1,0 +1,44 @@
+export type AgentStatus = 'active' | 'suspended' | 'retired'
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post'
+
+/** One agent instance: an OAuth client with its own identity. */
+export interface Agent {
+  id: string
+  role: string
+  roleVersion: number
+  status: AgentStatus
+  statusReason: string | null
+  secretDigest: string
+  /** ms epoch; null = never expires. */
+  secretExpiresAt: number | null
+  registrationTokenDigest: string
+  authMethod: TokenEndpointAuthMethod
+  scopes: string[]
+  grantTypes: string[]
+  /** Registered client metadata (RFC 7591 §2) other than the fields above. */
+  metadata: Record<string, unknown>
+  initialAccessTokenId: string | null
+  createdAt: number
+  updatedAt: number
+}
+
+export interface AgentFilter {
+  role?: string
+  status?: AgentStatus
+  limit: number
+  /** Return agents whose id sorts after this one. */
+  after?: string
+}
+
+export interface AgentRepo {
+  get(id: string): Promise<Agent | undefined>
+  list(filter: AgentFilter): Promise<Agent[]>
+  /** Replaces the client metadata fields of an active agent (RFC 7592 §2.2). */
+  updateMetadata(id: string, fields: Pick<Agent, 'authMethod' | 'scopes' | 'grantTypes' | 'metadata'>, now: number): Promise<Agent | undefined>
+  /**
+   * Moves an agent between statuses. `from` lists the statuses the change is allowed from;
+   * retiring also frees its slot in the role's max_agents. Returns the agent after the change,
+   * or undefined when it does not exist or was not in one of the `from` statuses.
+   */
+  setStatus(id: string, from: AgentStatus[], to: AgentStatus, reason: string | null, now: number): Promise<Agent | undefined>
+}

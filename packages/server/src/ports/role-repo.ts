@@ -1,0 +1,30 @@
+export type Lifecycle = 'persistent' | 'ephemeral'
+
+/** A registration policy: what agents registered under it may do. */
+export interface Role {
+  name: string
+  scopes: string[]
+  tokenTtlSeconds: number
+  maxAgents: number | null
+  lifecycle: Lifecycle
+  agentTtlSeconds: number | null
+  canIntrospect: boolean
+  version: number
+  /** Agents that are active or suspended (not retired) under this role. */
+  liveAgents: number
+  createdAt: number
+  updatedAt: number
+}
+
+export type RoleSettings = Omit<Role, 'name' | 'version' | 'liveAgents' | 'createdAt' | 'updatedAt'>
+
+export interface RoleRepo {
+  /** Returns false when a role of that name already exists. */
+  create(role: Role): Promise<boolean>
+  get(name: string): Promise<Role | undefined>
+  list(): Promise<Role[]>
+  /** Replaces the settings and bumps the version; undefined when the role does not exist. */
+  update(name: string, settings: RoleSettings, now: number): Promise<Role | undefined>
+  /** Deletes a role with no live agents, with its initial access tokens. */
+  delete(name: string): Promise<'deleted' | 'missing' | 'has_agents'>
+}

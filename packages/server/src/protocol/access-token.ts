@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto'
+import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose'
+import type { KeyService } from '../crypto/key-service.js'
+import type { Agent } from '../ports/agent-repo.js'
+import type { Role } from '../ports/role-repo.js'
+
+/** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
+export const ACCESS_TOKEN_TYP = 'at+jwt'
+
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string
+  sub: string
+  client_id: string
+  aud: string | string[]
+  scope: string
+  iat: number
+  exp: number
+  jti: string
+  actor_type: 'agent'
+  role: string
+}
+
+export interface IssuedAccessToken {
+  token: string
+  claims: AccessTokenClaims
+  expiresIn: number
+}
+
+export interface AccessTokenIssuer {
+  issue(input: { agent: Agent; role: Role; scope: string[]; audience: string[] | undefined; now: number }): Promise<IssuedAccessToken>
+}
+
+export interface AccessTokenVerifier {
+  /** The claims of a token this server signed and that has not expired, else undefined. */
+  verify(token: string, now: number): Promise<AccessTokenClaims | undefined>
+}
+
+/** Signs and verifies agent access tokens with the agent-tokens key domain. */
+export function accessTokens(keys: KeyService, issuer: () => string): AccessTokenIssuer & AccessTokenVerifier {
+  return {
+    async issue({ agent, role, scope, audience, now }) {
+      const iat = Math.floor(now / 1000)
+      const claims: AccessTokenClaims = {
+        iss: issuer(),
+        sub: agent.id,
+        client_id: agent.id,
+        // Without a resource indicator the token is for this server's own agent APIs.
+        aud: audience === undefined ? issuer() : audience.length === 1 ? audience[0]! : audience,
+        scope: scope.join(' '),
+        iat,
+        exp: iat + role.tokenTtlSeconds,
+        jti: randomBytes(16).toString('base64url'),
+        actor_type: 'agent',
+        role: role.name,
+      }
+      const signer = keys.signer()
+      const token = await new SignJWT(claims).setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, kid: signer.kid }).sign(signer.key)
+      return { token, claims, expiresIn: role.tokenTtlSeconds }
+    },
+
+    async verify(token, now) {
+      if (token.length > 8192 || token.split('.').length !== 3) return undefined
+      try {
+        const { payload } = await jwtVerify(
+          token,
+          (header) => {
+            const key = header.kid === undefined ? undefined : keys.verificationKey(header.kid)
+            if (!key) throw new joseErrors.JWKSNoMatchingKey()
+            return key
+          },
+          { issuer: issuer(), typ: ACCESS_TOKEN_TYP, algorithms: ['ES256'], currentDate: new Date(now), clockTolerance: 0 },
+        )
+        if (typeof payload.jti !== 'string' || typeof payload.client_id !== 'string' || typeof payload.exp !== 'number') return undefined
+        return payload as AccessTokenClaims
+      } catch {
+        return undefined
+      }
+    },
+  }
+}

@@ -1,0 +1,48 @@
+import { isAgentUsable, type AgentDirectory } from '../../domain/agents/agent-directory.js'
+import type { Agent } from '../../ports/agent-repo.js'
+import type { Clock } from '../../ports/clock.js'
+import type { Role } from '../../ports/role-repo.js'
+import { InvalidClient } from '../errors.js'
+import { presentedCredentials, type PresentedMethod } from './credentials.js'
+
+export interface AuthenticatedClient {
+  agent: Agent
+  role: Role
+  method: PresentedMethod
+}
+
+export interface ClientAuthenticator {
+  authenticate(authorization: string | undefined, params: ReadonlyMap<string, string>): Promise<AuthenticatedClient>
+}
+
+export interface SecretCheck {
+  digest(secret: string): string
+  equal(a: string, b: string): boolean
+}
+
+const MAX_CLIENT_ID = 128
+// Compared against when the client is unknown, so the work done does not reveal which ids exist.
+const NO_DIGEST = '-'.repeat(43)
+
+/** Client authentication for the token, introspection and revocation endpoints (RFC 6749 §2.3). */
+export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCheck, clock: Clock): ClientAuthenticator {
+  return {
+    async authenticate(authorization, params) {
+      const presented = presentedCredentials(authorization, params)
+      if (!presented) throw new InvalidClient('client authentication is required')
+      const basic = presented.method === 'client_secret_basic'
+      const agent = presented.clientId.length <= MAX_CLIENT_ID ? await directory.find(presented.clientId) : undefined
+      const matches = secrets.equal(secrets.digest(presented.clientSecret), agent?.secretDigest ?? NO_DIGEST)
+      if (!agent || !matches) throw new InvalidClient('client authentication failed', agent ? 'wrong secret' : 'unknown client', basic)
+      // Enforce the method the agent registered (RFC 7591 §2 token_endpoint_auth_method).
+      if (agent.authMethod !== presented.method) throw new InvalidClient(`this client must authenticate with ${agent.authMethod}`, undefined, basic)
+      if (!isAgentUsable(agent, clock.now())) {
+        const why = agent.status === 'active' ? 'the client secret has expired' : `the agent is ${agent.status}`
+        throw new InvalidClient(why, undefined, basic)
+      }
+      const role = await directory.role(agent.role)
+      if (!role) throw new InvalidClient('the agent has no role', `role ${agent.role} is missing`, basic)
+      return { agent, role, method: presented.method }
+    },
+  }
+}

@@ -1,0 +1,117 @@
+/** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 7009 §2.2.1 and RFC 8707 §2 error codes. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'unsupported_token_type'
+  | 'invalid_client_metadata'
+  | 'invalid_redirect_uri'
+  | 'access_denied'
+  | 'not_found'
+  | 'conflict'
+  | 'rate_limited'
+  | 'temporarily_unavailable'
+  | 'server_error'
+
+/**
+ * An error a client may see. `description` is sent; `detail` is only logged.
+ * `challenge` asks the serialiser for a WWW-Authenticate header of that scheme.
+ */
+export class OAuthError extends Error {
+  constructor(
+    readonly code: OAuthErrorCode,
+    readonly description: string,
+    readonly status = 400,
+    readonly detail?: string,
+    readonly challenge?: 'Basic' | 'Bearer',
+  ) {
+    super(description)
+  }
+}
+
+export class InvalidRequest extends OAuthError {
+  constructor(description: string, detail?: string) {
+    super('invalid_request', description, 400, detail)
+  }
+}
+
+/** RFC 6749 §5.2: 401, with WWW-Authenticate when the client used HTTP authentication. */
+export class InvalidClient extends OAuthError {
+  constructor(description = 'client authentication failed', detail?: string, basicUsed = false) {
+    super('invalid_client', description, 401, detail, basicUsed ? 'Basic' : undefined)
+  }
+}
+
+export class InvalidGrant extends OAuthError {
+  constructor(description: string, detail?: string) {
+    super('invalid_grant', description, 400, detail)
+  }
+}
+
+export class UnauthorizedClient extends OAuthError {
+  constructor(description: string, detail?: string) {
+    super('unauthorized_client', description, 400, detail)
+  }
+}
+
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description = 'grant_type is not supported') {
+    super('unsupported_grant_type', description, 400)
+  }
+}
+
+export class InvalidScope extends OAuthError {
+  constructor(description = 'requested scope exceeds what the agent may hold', detail?: string) {
+    super('invalid_scope', description, 400, detail)
+  }
+}
+
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super('invalid_target', description, 400)
+  }
+}
+
+/** RFC 6750 §3.1: a bearer credential that is missing, expired, revoked or malformed. */
+export class InvalidToken extends OAuthError {
+  constructor(description = 'the access token is missing, expired or invalid', detail?: string) {
+    super('invalid_token', description, 401, detail, 'Bearer')
+  }
+}
+
+/** RFC 6750 §3.1: a valid credential of the wrong kind or with too little authority. */
+export class InsufficientScope extends OAuthError {
+  constructor(description: string) {
+    super('insufficient_scope', description, 403, undefined, 'Bearer')
+  }
+}
+
+export class InvalidClientMetadata extends OAuthError {
+  constructor(description: string) {
+    super('invalid_client_metadata', description, 400)
+  }
+}
+
+export class InvalidRedirectUri extends OAuthError {
+  constructor(description: string) {
+    super('invalid_redirect_uri', description, 400)
+  }
+}
+
+export class NotFound extends OAuthError {
+  constructor(description = 'not found') {
+    super('not_found', description, 404)
+  }
+}
+
+export class Conflict extends OAuthError {
+  constructor(description: string) {
+    super('conflict', description, 409)
+  }
+}

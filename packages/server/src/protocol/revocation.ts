@@ -1,0 +1,29 @@
+import { auditActor } from '../domain/agents/agent-service.js'
+import type { AuditRecorder } from '../domain/audit/audit-log.js'
+import type { ActionContext } from '../domain/context.js'
+import type { Clock } from '../ports/clock.js'
+import type { RevocationRepo } from '../ports/revocation-repo.js'
+import type { AccessTokenVerifier } from './access-token.js'
+import type { AuthenticatedClient } from './client-auth/authenticate.js'
+import { InvalidRequest } from './errors.js'
+
+/**
+ * RFC 7009 §2. A client revokes its own access tokens; the token stays revoked until it would
+ * have expired. Unknown, expired, malformed or another client's tokens get the same 200 and
+ * change nothing (§2.2), so the endpoint reveals nothing about tokens the caller does not own.
+ */
+export function revocation(deps: { verifier: AccessTokenVerifier; revocations: RevocationRepo; audit: AuditRecorder; clock: Clock }) {
+  return async function revoke(caller: AuthenticatedClient, params: ReadonlyMap<string, string>, ctx: ActionContext): Promise<void> {
+    const token = params.get('token')
+    if (token === undefined) throw new InvalidRequest('token is required') // RFC 7009 §2.1
+    const now = deps.clock.now()
+    const claims = await deps.verifier.verify(token, now)
+    if (!claims || claims.client_id !== caller.agent.id) return
+    await deps.revocations.revoke({ jti: claims.jti, clientId: claims.client_id, expiresAt: claims.exp * 1000, revokedAt: now })
+    await deps.audit.record({
+      ...auditActor({ ...ctx, actorType: 'agent', actorId: caller.agent.id }),
+      action: 'token.revoked', outcome: 'success', target: claims.jti, role: caller.role.name,
+      details: { token_type: 'access_token', exp: claims.exp },
+    })
+  }
+}

@@ -1,0 +1,43 @@
+import { auditActor } from '../domain/agents/agent-service.js'
+import type { AuditRecorder } from '../domain/audit/audit-log.js'
+import type { ActionContext } from '../domain/context.js'
+import type { ClientAuthenticator } from './client-auth/authenticate.js'
+import { OAuthError, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
+import type { GrantHandler, TokenResponse } from './grants/types.js'
+
+export interface TokenEndpointInput {
+  authorization: string | undefined
+  params: ReadonlyMap<string, string>
+  resources: readonly string[]
+  ctx: ActionContext
+}
+
+/** RFC 6749 §3.2: validates the request, authenticates the client, runs the grant, audits either way. */
+export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>; clients: ClientAuthenticator; audit: AuditRecorder }) {
+  return async function token(input: TokenEndpointInput): Promise<TokenResponse> {
+    let clientId: string | null = null
+    let role: string | null = null
+    const grantType = input.params.get('grant_type')
+    try {
+      if (grantType === undefined) throw new InvalidRequest('grant_type is required')
+      const client = await deps.clients.authenticate(input.authorization, input.params)
+      clientId = client.agent.id
+      role = client.role.name
+      const handler = deps.grants.get(grantType)
+      if (!handler) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`)
+      if (!client.agent.grantTypes.includes(grantType)) throw new UnauthorizedClient(`this agent is not registered for the ${grantType} grant`)
+      const { response, audit } = await handler.handle({ grantType, client, params: input.params, resources: input.resources, ctx: input.ctx })
+      await deps.audit.record({ ...auditActor({ ...input.ctx, actorType: 'agent', actorId: clientId }), action: 'token.issued', outcome: 'success', target: audit.target, role, details: audit.details })
+      return response
+    } catch (err) {
+      if (err instanceof OAuthError) {
+        await deps.audit.record({
+          ...auditActor({ ...input.ctx, actorType: clientId ? 'agent' : 'anonymous', actorId: clientId }),
+          action: 'token.refused', outcome: 'failure', reason: `${err.code}: ${err.description}`, role,
+          details: { grant_type: grantType?.slice(0, 64) ?? null, ...(err.detail ? { detail: err.detail } : {}) },
+        })
+      }
+      throw err
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config/config.js'
+import { createMandate, type Mandate } from '../../src/main.js'
+import type { Clock } from '../../src/ports/clock.js'
+import { createPostgresDatabase, type EngineName } from './engines.js'
+
+/** Fixed test credentials: an admin token and a key-encryption key (32 bytes, base64url). */
+export const ADMIN_TOKEN = 'mdt_admin_test-0123456789abcdefghijklmnopqrstuvwxyz'
+export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64url')
+
+export interface TestServer {
+  engine: EngineName
+  url: string
+  issuer: string
+  adminToken: string
+  mandate: Mandate
+  dataDir: string
+  /** Stops this server and starts another on the same database and data directory. */
+  restart(): Promise<TestServer>
+  close(): Promise<void>
+}
+
+export interface TestServerOptions {
+  clock?: Clock
+  /** Environment overrides, e.g. { MANDATE_ADMIN_TOKEN: '' } to test the bootstrap token. */
+  env?: Record<string, string>
+}
+
+/** A real server on a loopback port, over a fresh SQLite file or PostgreSQL database. */
+export async function startTestServer(engine: EngineName, options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mandate-test-'))
+  const pgdb = engine === 'postgres' ? await createPostgresDatabase() : undefined
+  const db = pgdb ? pgdb.url : join(dataDir, 'mandate.db')
+  const cleanup = async () => {
+    await pgdb?.drop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+  return launch(engine, db, dataDir, options, cleanup)
+}
+
+async function launch(engine: EngineName, db: string, dataDir: string, options: TestServerOptions, cleanup: () => Promise<void>): Promise<TestServer> {
+  const env = { MANDATE_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_MASTER_KEY: MASTER_KEY, ...options.env }
+  const config = loadConfig(['--port', '0', '--db', db, '--data-dir', dataDir, '--log-level', process.env.MANDATE_TEST_LOG ?? 'silent'], env)
+  const mandate = await createMandate(config, { clock: options.clock })
+  const url = await mandate.listen()
+  let closed = false
+  const stop = async () => {
+    if (closed) return
+    closed = true
+    await mandate.close()
+  }
+  return {
+    engine,
+    url,
+    issuer: mandate.issuer(),
+    adminToken: env.MANDATE_ADMIN_TOKEN || mandate.generatedAdminToken || '',
+    mandate,
+    dataDir,
+    async restart() {
+      await stop()
+      return launch(engine, db, dataDir, options, cleanup)
+    },
+    async close() {
+      await stop()
+      await cleanup()
+    },
+  }
+}
