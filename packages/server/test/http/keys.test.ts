@@ -1,0 +1,63 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { availableEngines } from '../support/engines.js'
+import { startTestServer, type TestServer } from '../support/server.js'
+import { accessToken, admin, call, registeredAgent } from '../support/client.js'
+import { ManualClock } from '../../src/ports/clock.js'
+
+type Jwks = { keys: Record<string, unknown>[] }
+const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string
+
+for (const engine of await availableEngines()) {
+  describe(`signing keys on ${engine}`, () => {
+    const clock = new ManualClock(Date.UTC(2026, 11, 1))
+    let server: TestServer
+    before(async () => {
+      server = await startTestServer(engine, { clock })
+    })
+    after(() => server.close())
+
+    test('JWKS publishes one ES256 public key with a kid and no private parts', async () => {
+      const res = await call<Jwks>(server, 'GET', '/jwks')
+      assert.equal(res.status, 200)
+      assert.equal(res.body.keys.length, 1)
+      const [key] = res.body.keys
+      assert.equal(key!.kty, 'EC')
+      assert.equal(key!.crv, 'P-256')
+      assert.equal(key!.alg, 'ES256')
+      assert.equal(key!.use, 'sig')
+      assert.equal(typeof key!.kid, 'string')
+      assert.equal('d' in key!, false)
+    })
+
+    test('rotation makes a new signer; the old key stays published until its tokens have expired, then leaves', async () => {
+      const agent = await registeredAgent(server)
+      const oldToken = await accessToken(server, agent)
+      const rotated = await admin(server, 'POST', '/keys/rotate')
+      assert.equal(rotated.status, 200)
+      assert.equal(rotated.body.retired_kid, kidOf(oldToken))
+      const newToken = await accessToken(server, agent)
+      assert.equal(kidOf(newToken), rotated.body.kid)
+
+      const both = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      assert.deepEqual(new Set(both), new Set([kidOf(oldToken), kidOf(newToken)]))
+
+      // Past the longest token lifetime (plus skew), the retired key is no longer published.
+      clock.advance((86_400 + 61) * 1000)
+      server = await server.restart()
+      const remaining = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      assert.deepEqual(remaining, [kidOf(newToken)])
+
+      const events = await admin(server, 'GET', '/audit?action=key.rotated')
+      assert.equal((events.body.events as unknown[]).length, 1)
+    })
+
+    test('an agent cannot rotate keys', async () => {
+      const agent = await registeredAgent(server)
+      const token = await accessToken(server, agent)
+      const res = await call(server, 'POST', '/admin/keys/rotate', { headers: { authorization: `Bearer ${token}` } })
+      assert.equal(res.status, 401)
+      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer .*error="invalid_token"/)
+    })
+  })
+}

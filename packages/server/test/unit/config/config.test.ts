@@ -1,0 +1,35 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { resolve } from 'node:path'
+import { ConfigError, loadConfig } from '../../../src/config/config.js'
+
+test('defaults serve 127.0.0.1:8080 on ./data/mandate.db', () => {
+  const c = loadConfig([], {})
+  assert.equal(c.host, '127.0.0.1')
+  assert.equal(c.port, 8080)
+  assert.deepEqual(c.db, { kind: 'sqlite', file: resolve('data/mandate.db') })
+  assert.equal(c.issuer, null)
+  assert.ok(Object.isFrozen(c))
+})
+
+test('flags win over MANDATE_* variables', () => {
+  const c = loadConfig(['--port', '9000', '--db', ':memory:'], { MANDATE_PORT: '7000', MANDATE_HOST: '0.0.0.0', MANDATE_DB: 'postgres://x@h/db' })
+  assert.equal(c.port, 9000)
+  assert.equal(c.host, '0.0.0.0')
+  assert.deepEqual(c.db, { kind: 'sqlite', file: ':memory:' })
+})
+
+test('a postgres URL selects PostgreSQL', () => {
+  assert.deepEqual(loadConfig(['--db', 'postgresql://u@127.0.0.1:5432/m'], {}).db, { kind: 'postgres', url: 'postgresql://u@127.0.0.1:5432/m' })
+})
+
+test('the issuer loses a trailing slash and must be a plain http(s) URL', () => {
+  assert.equal(loadConfig(['--issuer', 'https://auth.example.com/'], {}).issuer, 'https://auth.example.com')
+  for (const bad of ['auth.example.com', 'ftp://x', 'https://a.example/#f', 'https://a.example/?q', 'https://u:p@a.example']) {
+    assert.throws(() => loadConfig(['--issuer', bad], {}), ConfigError, bad)
+  }
+})
+
+test('a short MANDATE_ADMIN_TOKEN is refused', () => {
+  assert.throws(() => loadConfig([], { MANDATE_ADMIN_TOKEN: 'admin' }), /at least 32/)
+})
