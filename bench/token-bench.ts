@@ -46,15 +46,6 @@ function positiveInt(name: string, value: string): number {
   return n;
 }
 
-const { values: cli } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '64' },
-  },
-});
-const duration = positiveInt('duration', cli.duration);
-const connections = positiveInt('connections', cli.connections);
-
 let server: ChildProcess | undefined;
 let tmpDir: string | undefined;
 
@@ -71,18 +62,23 @@ function startServer(adminToken: string, dir: string): Promise<string> {
   );
   server = child;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`server exited before ready (code=${code}, signal=${signal})`)));
+    // Settle once; the timer must not outlive the outcome or it keeps the process alive.
+    const fail = (err: Error) => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    const timer = setTimeout(() => fail(new Error(`server not ready after ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    child.once('error', fail);
+    child.once('exit', (code, signal) => fail(new Error(`server exited before ready (code=${code}, signal=${signal})`)));
     // Keep reading stdout for the whole run: a full pipe would block the server.
     createInterface({ input: child.stdout! }).on('line', (line) => {
       process.stderr.write(`[server] ${line}\n`);
       if (!line.includes('Mandate ready')) return;
       // Stop at quotes/commas too, in case the line is structured (JSON) log output.
       const match = /issuer=(https?:\/\/[^\s"',]+)/.exec(line);
+      if (!match?.[1]) return fail(new Error(`cannot parse issuer from ready line: ${line}`));
       clearTimeout(timer);
-      if (match?.[1]) resolve(match[1].replace(/\/+$/, ''));
-      else reject(new Error(`cannot parse issuer from ready line: ${line}`));
+      resolve(match[1].replace(/\/+$/, ''));
     });
   });
 }
@@ -136,7 +132,7 @@ async function saveResults(record: RunRecord): Promise<string> {
 
   const r = record.results;
   const m = record.machine;
-  const commit = record.git_commit ? `${record.git_commit.slice(0, 12)}${record.git_dirty ? ' (dirty)' : ''}` : 'uncommitted';
+  const commit = record.git_commit ? `${record.git_commit.slice(0, 12)}${record.git_dirty ? ' (dirty)' : ''}` : 'none';
   const md = [
     '# Latest token bench',
     '',
@@ -155,6 +151,15 @@ async function saveResults(record: RunRecord): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  const { values: cli } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '64' },
+    },
+  });
+  const duration = positiveInt('duration', cli.duration);
+  const connections = positiveInt('connections', cli.connections);
+
   console.log('building server...');
   execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
 
@@ -201,10 +206,11 @@ async function main(): Promise<void> {
   }
 
   const cpus = os.cpus();
+  const gitStatus = git(['status', '--porcelain']); // non-empty: uncommitted changes
   const record: RunRecord = {
     timestamp: new Date().toISOString(),
     git_commit: git(['rev-parse', 'HEAD']),
-    git_dirty: ((s) => (s === null ? null : s !== ''))(git(['status', '--porcelain'])),
+    git_dirty: gitStatus === null ? null : gitStatus !== '',
     machine: {
       cpu_model: cpus[0]?.model.trim() ?? 'unknown',
       cpu_cores: cpus.length,
@@ -235,11 +241,13 @@ async function main(): Promise<void> {
   console.log(`results:  ${file}, bench/results/latest.md`);
 }
 
-// Ctrl-C: still take the server down and clean up.
-process.once('SIGINT', () => {
-  process.exitCode = 130;
-  void stopServer().finally(() => process.exit(130));
-});
+async function cleanup(): Promise<void> {
+  await stopServer();
+  if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+}
+
+// Ctrl-C: still take the server down and remove the temp dir.
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
 
 try {
   await main();
@@ -247,6 +255,5 @@ try {
   console.error('\nBENCH FAILED:', err instanceof Error ? err.message : err);
   process.exitCode = 1;
 } finally {
-  await stopServer();
-  if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
+  await cleanup();
 }

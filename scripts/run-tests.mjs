@@ -39,9 +39,10 @@ if (selected.length === 0) {
   process.exit(1);
 }
 
-// Concurrency 1: the integration tests share one PostgreSQL and one Redis, so
-// running files in parallel would make them interfere and flake.
-const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...selected];
+// Concurrency 1: each file starts real servers and databases, and the reference
+// machine has two cores; files in parallel only make timings noisier.
+// A per-test timeout turns a hang into a failure instead of a stuck CI run.
+const args = ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=180000', '--test-reporter=spec', ...selected];
 const child = spawn(process.execPath, args, {
   cwd: root,
   stdio: 'inherit',
