@@ -91,7 +91,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       { bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, logger },
     )
 
-    const timers = startBackgroundWork({ keys, storage, clock, logger })
+    const timers = startBackgroundWork({ keys, storage, agents, clock, logger })
     let closed = false
     return {
       app,
@@ -121,7 +121,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
 }
 
 /** Periodic upkeep: pick up key rotations made elsewhere, forget what no longer matters. */
-function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; clock: Clock; logger: Logger }) {
+function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; agents: AgentService; clock: Clock; logger: Logger }) {
   const every = (ms: number, work: () => Promise<unknown>) => {
     const t = setInterval(() => work().catch((err: unknown) => d.logger.warn({ err }, 'background task failed')), ms)
     t.unref()
@@ -129,6 +129,7 @@ function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof s
   }
   return [
     every(10_000, () => d.keys.refresh()),
+    every(60_000, () => d.agents.reapExpired()),
     every(3_600_000, async () => {
       const now = d.clock.now()
       await d.storage.revocations.purgeExpired(now)

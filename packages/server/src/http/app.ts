@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
-import { NotFound } from '../protocol/errors.js'
+import { NotFound, OAuthError } from '../protocol/errors.js'
 import { registerBodyParsers } from './bodies.js'
-import { sendError } from './error-response.js'
+import { sendClientError, sendError } from './error-response.js'
+import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
 import { discoveryRoutes } from './routes/discovery.js'
 import { registerRoutes } from './routes/register.js'
@@ -28,13 +29,30 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // Malformed URLs and over-long path segments get the same JSON errors as everything else.
+    frameworkErrors: (err, request, reply) => sendError(reply, err, request),
+    // Requests too broken to route (bad HTTP, oversized headers) still get a JSON error body.
+    clientErrorHandler: sendClientError,
   })
   registerBodyParsers(app)
+  const methods = routeMethods(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
+    // Refuse an oversized body up front, whatever the method (a GET body is otherwise left unread).
+    const length = Number(request.headers['content-length'] ?? 0)
+    if (length > options.bodyLimitBytes) throw new OAuthError('invalid_request', 'the request body is too large', 413)
   })
   app.setErrorHandler((err, request, reply) => sendError(reply, err, request))
-  app.setNotFoundHandler((request, reply) => sendError(reply, new NotFound(`no route for ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`), request))
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!
+    const allowed = methods.allowedFor(path)
+    // RFC 9110 §15.5.6: a known resource asked with the wrong method is 405 with an Allow header.
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendError(reply, new OAuthError('invalid_request', `${request.method.slice(0, 16)} is not allowed here; use ${allowed.join(' or ')}`, 405), request)
+    }
+    return sendError(reply, new NotFound(`no route for ${request.method.slice(0, 16)} ${path.slice(0, 200)}`), request)
+  })
 
   discoveryRoutes(app, s)
   tokenRoutes(app, s)

@@ -41,4 +41,9 @@ export interface AgentRepo {
    * or undefined when it does not exist or was not in one of the `from` statuses.
    */
   setStatus(id: string, from: AgentStatus[], to: AgentStatus, reason: string | null, now: number): Promise<Agent | undefined>
+  /**
+   * Retires up to `limit` live agents whose credentials expired before `now`, freeing their
+   * slots under max_agents in the same transaction. Returns the agents it retired.
+   */
+  retireExpired(now: number, limit: number): Promise<Agent[]>
 }

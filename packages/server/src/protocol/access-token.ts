@@ -40,6 +40,8 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
   return {
     async issue({ agent, role, scope, audience, now }) {
       const iat = Math.floor(now / 1000)
+      // A token never outlives the credentials it was issued on (ephemeral agents' secrets expire).
+      const exp = Math.min(iat + role.tokenTtlSeconds, agent.secretExpiresAt === null ? Infinity : Math.floor(agent.secretExpiresAt / 1000))
       const claims: AccessTokenClaims = {
         iss: issuer(),
         sub: agent.id,
@@ -48,14 +50,14 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
         aud: audience === undefined ? issuer() : audience.length === 1 ? audience[0]! : audience,
         scope: scope.join(' '),
         iat,
-        exp: iat + role.tokenTtlSeconds,
+        exp,
         jti: randomBytes(16).toString('base64url'),
         actor_type: 'agent',
         role: role.name,
       }
       const signer = keys.signer()
       const token = await new SignJWT(claims).setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, kid: signer.kid }).sign(signer.key)
-      return { token, claims, expiresIn: role.tokenTtlSeconds }
+      return { token, claims, expiresIn: exp - iat }
     },
 
     async verify(token, now) {

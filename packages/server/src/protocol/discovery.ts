@@ -7,7 +7,7 @@ export function serverMetadata(issuer: string): Record<string, unknown> {
     registration_endpoint: `${issuer}/register`,
     introspection_endpoint: `${issuer}/introspect`,
     revocation_endpoint: `${issuer}/revoke`,
-    scopes_supported: [],
+    // scopes_supported is left out: scopes are defined per role, and an empty list would say "none".
     response_types_supported: [],
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],

@@ -41,10 +41,14 @@ export class InvalidRequest extends OAuthError {
   }
 }
 
-/** RFC 6749 §5.2: 401, with WWW-Authenticate when the client used HTTP authentication. */
+/**
+ * RFC 6749 §5.2: 401 invalid_client. RFC 9110 §15.5.2: every 401 carries a WWW-Authenticate
+ * challenge, so it always names Basic (which §5.2 requires when the client used it).
+ * `clientId` is the client_id the caller presented (unverified), so a refusal can be audited against it.
+ */
 export class InvalidClient extends OAuthError {
-  constructor(description = 'client authentication failed', detail?: string, basicUsed = false) {
-    super('invalid_client', description, 401, detail, basicUsed ? 'Basic' : undefined)
+  constructor(description = 'client authentication failed', detail?: string, readonly clientId?: string) {
+    super('invalid_client', description, 401, detail, 'Basic')
   }
 }
 

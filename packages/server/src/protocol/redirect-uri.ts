@@ -10,6 +10,9 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost'])
 export function redirectUriProblem(uri: string): string | undefined {
   if (uri.length > MAX_REDIRECT_URI) return 'is too long'
   if (uri.includes('#')) return 'must not contain a fragment'
+  // RFC 3986 §2: no spaces or control characters. The URL parser would silently strip or
+  // re-encode them, so the string checked here would differ from the one stored and compared.
+  if (/[\x00-\x20\x7f]/.test(uri)) return 'must not contain spaces or control characters'
   let url: URL
   try {
     url = new URL(uri)

@@ -17,7 +17,11 @@ export function parseScope(raw: string): string[] {
  * scope when none was requested (RFC 6749 §3.3 lets the server pick a default).
  */
 export function narrowScope(requested: string[] | undefined, allowed: readonly string[]): string[] {
-  if (requested === undefined) return [...allowed]
+  if (requested === undefined) {
+    // RFC 6749 §3.3: with no usable default the request fails with invalid_scope; never a token with no scope.
+    if (allowed.length === 0) throw new InvalidScope('the agent holds no scope its role still allows')
+    return [...allowed]
+  }
   const allowedSet = new Set(allowed)
   const refused = requested.filter((s) => !allowedSet.has(s))
   if (refused.length > 0) throw new InvalidScope(`scope not allowed for this agent: ${refused.slice(0, 5).join(' ')}`)

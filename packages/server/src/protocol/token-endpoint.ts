@@ -2,13 +2,16 @@ import { auditActor } from '../domain/agents/agent-service.js'
 import type { AuditRecorder } from '../domain/audit/audit-log.js'
 import type { ActionContext } from '../domain/context.js'
 import type { ClientAuthenticator } from './client-auth/authenticate.js'
-import { OAuthError, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
+import { InvalidClient, OAuthError, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
 import type { GrantHandler, TokenResponse } from './grants/types.js'
 
 export interface TokenEndpointInput {
   authorization: string | undefined
-  params: ReadonlyMap<string, string>
-  resources: readonly string[]
+  /**
+   * Reads the request's parameters; it may throw invalid_request (not a form, a repeated
+   * parameter), which is refused and audited like any other token error.
+   */
+  read(): { params: ReadonlyMap<string, string>; resources: readonly string[] }
   ctx: ActionContext
 }
 
@@ -17,23 +20,27 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
   return async function token(input: TokenEndpointInput): Promise<TokenResponse> {
     let clientId: string | null = null
     let role: string | null = null
-    const grantType = input.params.get('grant_type')
+    let grantType: string | undefined
     try {
+      const { params, resources } = input.read()
+      grantType = params.get('grant_type')
       if (grantType === undefined) throw new InvalidRequest('grant_type is required')
-      const client = await deps.clients.authenticate(input.authorization, input.params)
+      const client = await deps.clients.authenticate(input.authorization, params)
       clientId = client.agent.id
       role = client.role.name
       const handler = deps.grants.get(grantType)
       if (!handler) throw new UnsupportedGrantType(`grant_type ${grantType.slice(0, 64)} is not supported`)
       if (!client.agent.grantTypes.includes(grantType)) throw new UnauthorizedClient(`this agent is not registered for the ${grantType} grant`)
-      const { response, audit } = await handler.handle({ grantType, client, params: input.params, resources: input.resources, ctx: input.ctx })
+      const { response, audit } = await handler.handle({ grantType, client, params, resources, ctx: input.ctx })
       await deps.audit.record({ ...auditActor({ ...input.ctx, actorType: 'agent', actorId: clientId }), action: 'token.issued', outcome: 'success', target: audit.target, role, details: audit.details })
       return response
     } catch (err) {
       if (err instanceof OAuthError) {
+        // An unauthenticated caller is anonymous; the client it tried to be is the target.
+        const tried = clientId ?? (err instanceof InvalidClient ? err.clientId ?? null : null)
         await deps.audit.record({
           ...auditActor({ ...input.ctx, actorType: clientId ? 'agent' : 'anonymous', actorId: clientId }),
-          action: 'token.refused', outcome: 'failure', reason: `${err.code}: ${err.description}`, role,
+          action: 'token.refused', outcome: 'failure', reason: `${err.code}: ${err.description}`, role, target: tried,
           details: { grant_type: grantType?.slice(0, 64) ?? null, ...(err.detail ? { detail: err.detail } : {}) },
         })
       }

@@ -102,3 +102,28 @@ export function introspect(server: TestServer, caller: Pick<RegisteredAgent, 'cl
     body: form({ token }),
   })
 }
+
+/** RFC 7592 management of a registration, authenticated by its registration access token. */
+export function manageRegistration(server: TestServer, clientId: string, token: string, method: 'GET' | 'PUT' | 'DELETE', json?: unknown) {
+  const headers: Record<string, string> = { authorization: `Bearer ${token}` }
+  if (json !== undefined) headers['content-type'] = 'application/json'
+  return call(server, method, `/register/${encodeURIComponent(clientId)}`, { headers, body: json === undefined ? undefined : JSON.stringify(json) })
+}
+
+export interface AuditEventJson {
+  actor_type: string
+  actor_id: string | null
+  action: string
+  outcome: string
+  reason: string | null
+  target: string | null
+  role: string | null
+  details: Record<string, unknown>
+}
+
+/** Audit events matching the admin API query (newest first). */
+export async function auditEvents(server: TestServer, query: Record<string, string>): Promise<AuditEventJson[]> {
+  const res = await admin(server, 'GET', `/audit?${new URLSearchParams({ limit: '1000', ...query }).toString()}`)
+  if (res.status !== 200) throw new Error(`audit query failed: ${res.status} ${res.text}`)
+  return res.body.events as AuditEventJson[]
+}

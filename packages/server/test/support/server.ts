@@ -17,6 +17,8 @@ export interface TestServer {
   adminToken: string
   mandate: Mandate
   dataDir: string
+  /** The SQLite file or PostgreSQL URL the server uses. */
+  db: string
   /** Stops this server and starts another on the same database and data directory. */
   restart(): Promise<TestServer>
   close(): Promise<void>
@@ -37,12 +39,12 @@ export async function startTestServer(engine: EngineName, options: TestServerOpt
     await pgdb?.drop()
     rmSync(dataDir, { recursive: true, force: true })
   }
-  return launch(engine, db, dataDir, options, cleanup)
+  return launch(engine, db, dataDir, options, cleanup, 0)
 }
 
-async function launch(engine: EngineName, db: string, dataDir: string, options: TestServerOptions, cleanup: () => Promise<void>): Promise<TestServer> {
+async function launch(engine: EngineName, db: string, dataDir: string, options: TestServerOptions, cleanup: () => Promise<void>, port: number): Promise<TestServer> {
   const env = { MANDATE_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_MASTER_KEY: MASTER_KEY, ...options.env }
-  const config = loadConfig(['--port', '0', '--db', db, '--data-dir', dataDir, '--log-level', process.env.MANDATE_TEST_LOG ?? 'silent'], env)
+  const config = loadConfig(['--port', String(port), '--db', db, '--data-dir', dataDir, '--log-level', process.env.MANDATE_TEST_LOG ?? 'silent'], env)
   const mandate = await createMandate(config, { clock: options.clock })
   const url = await mandate.listen()
   let closed = false
@@ -58,9 +60,11 @@ async function launch(engine: EngineName, db: string, dataDir: string, options: 
     adminToken: env.MANDATE_ADMIN_TOKEN || mandate.generatedAdminToken || '',
     mandate,
     dataDir,
+    db,
     async restart() {
       await stop()
-      return launch(engine, db, dataDir, options, cleanup)
+      // Same port, so the issuer (and every token's iss) stays the same across the restart.
+      return launch(engine, db, dataDir, options, cleanup, Number(new URL(url).port))
     },
     async close() {
       await stop()

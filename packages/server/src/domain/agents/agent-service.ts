@@ -38,6 +38,16 @@ export class AgentService {
     return this.change(id, ['active', 'suspended'], 'retired', 'agent.retired', reason, ctx)
   }
 
+  /** Retires agents whose credentials have expired (ephemeral roles), freeing their max_agents slots. */
+  async reapExpired(batch = 500): Promise<number> {
+    const retired = await this.repo.retireExpired(this.clock.now(), batch)
+    for (const agent of retired) {
+      this.directory.invalidate(agent.id)
+      await this.audit.record({ actorType: 'system', actorId: null, action: 'agent.expired', outcome: 'success', reason: 'credentials expired', target: agent.id, role: agent.role })
+    }
+    return retired.length
+  }
+
   private async change(id: string, from: AgentStatus[], to: AgentStatus, action: string, reason: string | null, ctx: ActionContext): Promise<Agent> {
     const agent = await this.repo.setStatus(id, from, to, reason, this.clock.now())
     this.directory.invalidate(id)

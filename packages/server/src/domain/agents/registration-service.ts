@@ -40,8 +40,9 @@ export class RegistrationService {
   ) {}
 
   /**
-   * `readRequest` parses the client's metadata; it runs only once a token was presented, so an
-   * unauthenticated caller learns nothing from metadata errors. Every refusal is audited.
+   * `readRequest` parses the client's metadata. Its errors are held back until the initial
+   * access token has proved good, so a caller without one learns nothing from them and gets
+   * 401 whatever its body holds. Every refusal is audited; none uses up the token.
    */
   async register(initialAccessToken: string | undefined, readRequest: () => RequestedClient, ctx: ActionContext): Promise<Registered> {
     const refuse = async (reason: string, err: Error, role?: string): Promise<never> => {
@@ -49,36 +50,28 @@ export class RegistrationService {
       throw err
     }
     if (initialAccessToken === undefined) return refuse('missing initial access token', new BadRegistrationCredential('an initial access token is required'))
-    let requested: RequestedClient
+    let requested: RequestedClient | Error
     try {
       requested = readRequest()
     } catch (err) {
-      return refuse(`invalid client metadata: ${(err as Error).message}`, err as Error)
+      requested = err as Error
     }
     const now = this.clock.now()
     const clientSecret = this.secrets.newSecret('mds_')
     const registrationAccessToken = this.secrets.newSecret('mdt_reg_')
+    const attempt = () =>
+      // `build` runs only once the token is known good; throwing from it rolls the use back.
+      this.store.register(this.secrets.digest(initialAccessToken), now, (role, iat) => {
+        if (requested instanceof Error) throw new MetadataRefused(requested, role.name, `invalid client metadata: ${requested.message}`)
+        return this.newAgent(requested, role, iat.id, now, { clientSecret, registrationAccessToken })
+      })
     let result: Awaited<ReturnType<RegistrationStore['register']>>
     try {
-      result = await this.store.register(this.secrets.digest(initialAccessToken), now, (role, iat) => ({
-        id: this.secrets.newId('agt_'),
-        role: role.name,
-        roleVersion: role.version,
-        status: 'active',
-        statusReason: null,
-        secretDigest: this.secrets.digest(clientSecret),
-        secretExpiresAt: role.agentTtlSeconds === null ? null : now + role.agentTtlSeconds * 1000,
-        registrationTokenDigest: this.secrets.digest(registrationAccessToken),
-        authMethod: requested.authMethod,
-        scopes: scopesWithinRole(requested.scopes, role),
-        grantTypes: requested.grantTypes,
-        metadata: requested.metadata,
-        initialAccessTokenId: iat.id,
-        createdAt: now,
-        updatedAt: now,
-      }))
+      result = await attempt()
+      // A full role may be full of agents whose credentials expired: retire those and try once more.
+      if (result.status === 'role_full' && (await this.lifecycle.reapExpired()) > 0) result = await attempt()
     } catch (err) {
-      if (err instanceof ValidationFailed) return refuse(err.message, err)
+      if (err instanceof MetadataRefused) return refuse(err.reason, err.error, err.role)
       throw err
     }
     if (result.status !== 'ok') {
@@ -86,11 +79,38 @@ export class RegistrationService {
       return refuse('initial access token unknown, expired or used up', new BadRegistrationCredential('the initial access token is invalid, expired or used up'))
     }
     const { agent, role } = result
+    // The agent registered itself: it is the actor, and the initial access token it used is in the details.
     await this.audit.record({
-      ...auditActor(ctx), action: 'agent.registered', outcome: 'success', target: agent.id, role: role.name,
+      ...auditActor({ ...ctx, actorType: 'agent', actorId: agent.id }), action: 'agent.registered', outcome: 'success', target: agent.id, role: role.name,
       details: { role_version: role.version, initial_access_token: agent.initialAccessTokenId, scopes: agent.scopes, auth_method: agent.authMethod },
     })
     return { agent, role, clientSecret, registrationAccessToken }
+  }
+
+  private newAgent(requested: RequestedClient, role: Role, iatId: string, now: number, credentials: { clientSecret: string; registrationAccessToken: string }): Agent {
+    let scopes: string[]
+    try {
+      scopes = scopesWithinRole(requested.scopes, role)
+    } catch (err) {
+      throw new MetadataRefused(err as Error, role.name, (err as Error).message)
+    }
+    return {
+      id: this.secrets.newId('agt_'),
+      role: role.name,
+      roleVersion: role.version,
+      status: 'active',
+      statusReason: null,
+      secretDigest: this.secrets.digest(credentials.clientSecret),
+      secretExpiresAt: secretExpiry(role, now),
+      registrationTokenDigest: this.secrets.digest(credentials.registrationAccessToken),
+      authMethod: requested.authMethod,
+      scopes,
+      grantTypes: requested.grantTypes,
+      metadata: requested.metadata,
+      initialAccessTokenId: iatId,
+      createdAt: now,
+      updatedAt: now,
+    }
   }
 
   /** RFC 7592 §2: the registration access token authenticates management of one registration. */
@@ -126,10 +146,22 @@ export class RegistrationService {
   }
 }
 
+/** Metadata refused once the token was accepted: carries the original error and the role. */
+class MetadataRefused extends Error {
+  constructor(readonly error: Error, readonly role: string, readonly reason: string) {
+    super(reason)
+  }
+}
+
 function scopesWithinRole(requested: string[] | undefined, role: Role): string[] {
   if (requested === undefined) return [...role.scopes]
   const allowed = new Set(role.scopes)
   const refused = requested.filter((s) => !allowed.has(s))
   if (refused.length > 0) throw new ValidationFailed('scope', `scope not allowed by role ${role.name}: ${refused.slice(0, 5).join(' ')}`)
   return requested
+}
+
+/** Only ephemeral roles give their agents expiring secrets (RFC 7591 §3.2.1 client_secret_expires_at). */
+function secretExpiry(role: Role, now: number): number | null {
+  return role.lifecycle === 'ephemeral' && role.agentTtlSeconds !== null ? now + role.agentTtlSeconds * 1000 : null
 }

@@ -40,6 +40,8 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
   const lifecycle = b.lifecycle ?? 'persistent'
   if (lifecycle !== 'persistent' && lifecycle !== 'ephemeral') throw new ValidationFailed('lifecycle', 'lifecycle must be "persistent" or "ephemeral"')
   const agentTtl = optionalInt(b, 'agent_ttl_seconds', 60, MAX_AGENT_TTL_SECONDS)
+  // A persistent role's secrets never expire; a lifetime there would be silently misapplied.
+  if (agentTtl !== undefined && lifecycle !== 'ephemeral') throw new ValidationFailed('agent_ttl_seconds', 'agent_ttl_seconds applies only to roles with lifecycle "ephemeral"')
   const canIntrospect = b.can_introspect ?? false
   if (typeof canIntrospect !== 'boolean') throw new ValidationFailed('can_introspect', 'can_introspect must be true or false')
 

@@ -75,8 +75,8 @@ export class RoleService {
   }
 
   async createInitialAccessToken(roleName: string, body: unknown, ctx: ActionContext): Promise<IssuedInitialAccessToken> {
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new ValidationFailed('body', 'body must be a JSON object')
     const input = (body ?? {}) as Record<string, unknown>
-    if (typeof input !== 'object' || Array.isArray(input)) throw new ValidationFailed('body', 'body must be a JSON object')
     const unknown = Object.keys(input).filter((k) => k !== 'uses' && k !== 'expires_in')
     if (unknown.length > 0) throw new ValidationFailed(unknown[0]!, `unknown field: ${unknown[0]!.slice(0, 64)}`)
     const uses = intOr(input.uses, 1, 1, MAX_IAT_USES, 'uses')

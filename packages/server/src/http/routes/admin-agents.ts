@@ -3,7 +3,7 @@ import type { AgentStatus } from '../../ports/agent-repo.js'
 import { InvalidRequest } from '../../protocol/errors.js'
 import { adminActor } from '../admin-auth.js'
 import { agentJson } from '../presenters.js'
-import { actionContext, readOptionalJson, readQuery } from '../request-readers.js'
+import { actionContext, readOptionalFields, readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 
 type IdParams = { Params: { id: string } }
@@ -11,22 +11,27 @@ const STATUSES: readonly AgentStatus[] = ['active', 'suspended', 'retired']
 
 export function adminAgentRoutes(admin: FastifyInstance, s: HttpServices): void {
   admin.get('/agents', async (request) => {
-    const q = readQuery(request, ['role', 'status', 'limit', 'after'])
+    const q = readQuery(request, ['role', 'status', 'limit', 'cursor'])
     const status = q.get('status')
     if (status !== undefined && !STATUSES.includes(status as AgentStatus)) throw new InvalidRequest(`status must be one of ${STATUSES.join(', ')}`)
     const limit = parseLimit(q.get('limit'))
-    const agents = await s.agents.list({ role: q.get('role'), status: status as AgentStatus | undefined, limit, after: q.get('after') })
-    const last = agents[agents.length - 1]
-    return { agents: agents.map(agentJson), next: agents.length === limit && last ? last.id : null }
+    // One row more than asked for tells whether another page exists, so a full last page says next: null.
+    const rows = await s.agents.list({ role: q.get('role'), status: status as AgentStatus | undefined, limit: limit + 1, after: q.get('cursor') })
+    const agents = rows.slice(0, limit)
+    return { agents: agents.map(agentJson), next_cursor: rows.length > limit ? agents[agents.length - 1]!.id : null }
   })
-  admin.get<IdParams>('/agents/:id', async (request) => agentJson(await s.agents.get(request.params.id)))
+  admin.get<IdParams>('/agents/:id', async (request) => {
+    readQuery(request, [])
+    return agentJson(await s.agents.get(request.params.id))
+  })
   admin.post<IdParams>('/agents/:id/suspend', async (request) => {
-    const body = (readOptionalJson(request) ?? {}) as { reason?: unknown }
+    const body = readOptionalFields(request, ['reason'])
     return agentJson(await s.agents.suspend(request.params.id, body.reason, actionContext(request, adminActor(request))))
   })
-  admin.post<IdParams>('/agents/:id/resume', async (request) =>
-    agentJson(await s.agents.resume(request.params.id, actionContext(request, adminActor(request)))),
-  )
+  admin.post<IdParams>('/agents/:id/resume', async (request) => {
+    readOptionalFields(request, [])
+    return agentJson(await s.agents.resume(request.params.id, actionContext(request, adminActor(request))))
+  })
 }
 
 export function parseLimit(raw: string | undefined, max = 500, fallback = 100): number {

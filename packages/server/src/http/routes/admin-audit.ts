@@ -18,11 +18,13 @@ export function adminAuditRoutes(admin: FastifyInstance, s: HttpServices): void 
       outcome: outcome as AuditOutcome | undefined,
       since: parseTime(q.get('since'), 'since'),
       until: parseTime(q.get('until'), 'until'),
-      limit,
+      // One row more than asked for tells whether another page exists.
+      limit: limit + 1,
       before: parseCursor(q.get('cursor')),
     })
-    const last = events[events.length - 1]
-    return { events: events.map(auditEventJson), next_cursor: events.length === limit && last ? encodeCursor(last.ts, last.id) : null }
+    const page = events.slice(0, limit)
+    const last = page[page.length - 1]
+    return { events: page.map(auditEventJson), next_cursor: events.length > limit && last ? encodeCursor(last.ts, last.id) : null }
   })
   admin.get('/audit/verify', async (request) => {
     readQuery(request, [])
@@ -32,8 +34,10 @@ export function adminAuditRoutes(admin: FastifyInstance, s: HttpServices): void 
 
 function parseTime(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined
-  const ms = /^\d{1,15}$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw)
-  if (!Number.isFinite(ms)) throw new InvalidRequest(`${name} must be an ISO 8601 time or Unix seconds`)
+  // Unix seconds, or an RFC 3339 date-time with an explicit offset; nothing Date.parse merely guesses at.
+  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i
+  const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : rfc3339.test(raw) ? Date.parse(raw) : NaN
+  if (!Number.isFinite(ms)) throw new InvalidRequest(`${name} must be an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z) or Unix seconds`)
   return ms
 }
 

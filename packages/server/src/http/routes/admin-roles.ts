@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { adminActor } from '../admin-auth.js'
 import { iso, roleJson } from '../presenters.js'
-import { actionContext, readJson, readOptionalJson } from '../request-readers.js'
+import { actionContext, readJson, readOptionalJson, readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 
 type NameParams = { Params: { name: string } }
@@ -11,8 +11,14 @@ export function adminRoleRoutes(admin: FastifyInstance, s: HttpServices): void {
     const role = await s.roles.create(readJson(request), actionContext(request, adminActor(request)))
     return reply.code(201).send(roleJson(role))
   })
-  admin.get('/roles', async () => ({ roles: (await s.roles.list()).map(roleJson) }))
-  admin.get<NameParams>('/roles/:name', async (request) => roleJson(await s.roles.get(request.params.name)))
+  admin.get('/roles', async (request) => {
+    readQuery(request, [])
+    return { roles: (await s.roles.list()).map(roleJson) }
+  })
+  admin.get<NameParams>('/roles/:name', async (request) => {
+    readQuery(request, [])
+    return roleJson(await s.roles.get(request.params.name))
+  })
   admin.put<NameParams>('/roles/:name', async (request) =>
     roleJson(await s.roles.update(request.params.name, readJson(request), actionContext(request, adminActor(request)))),
   )

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { requireAdmin } from '../admin-auth.js'
+import { readOptionalFields } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { adminAgentRoutes } from './admin-agents.js'
 import { adminAuditRoutes } from './admin-audit.js'
@@ -13,6 +14,7 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminAgentRoutes(admin, s)
     adminAuditRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
+      readOptionalFields(request, [])
       const rotated = await s.keys.rotate()
       await s.audit.record({
         actorType: 'admin', actorId: request.admin?.id ?? null, action: 'key.rotated', outcome: 'success', target: rotated.kid,

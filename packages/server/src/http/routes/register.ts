@@ -29,10 +29,13 @@ export function registerRoutes(app: FastifyInstance, s: HttpServices): void {
 
   const authenticated = (request: FastifyRequest<{ Params: { client_id: string } }>) =>
     s.registration.authenticate(request.params.client_id, bearerToken(request))
+  // RFC 7592 §3: the response carries the registration access token. Only its digest is kept,
+  // so it is the one just presented (and proved) on this request.
+  const withToken = (request: FastifyRequest, body: Record<string, unknown>) => ({ ...body, registration_access_token: bearerToken(request) })
 
   app.get<{ Params: { client_id: string } }>('/register/:client_id', async (request, reply) => {
     const agent = await authenticated(request)
-    return noStore(reply).send(registrationResponse(agent, await s.roles.get(agent.role).catch(() => undefined), s.issuer()))
+    return noStore(reply).send(withToken(request, registrationResponse(agent, await s.roles.get(agent.role).catch(() => undefined), s.issuer())))
   })
 
   app.put<{ Params: { client_id: string } }>('/register/:client_id', async (request, reply) => {
@@ -48,7 +51,7 @@ export function registerRoutes(app: FastifyInstance, s: HttpServices): void {
     const requested = parseClientMetadata(body)
     const ctx = actionContext(request, { actorType: 'agent', actorId: agent.id })
     const { agent: updated, role } = await s.registration.update(agent, requested, ctx).catch(asMetadataError)
-    return noStore(reply).send(registrationResponse(updated, role, s.issuer()))
+    return noStore(reply).send(withToken(request, registrationResponse(updated, role, s.issuer())))
   })
 
   app.delete<{ Params: { client_id: string } }>('/register/:client_id', async (request, reply) => {

@@ -9,11 +9,13 @@ export function noStore(reply: FastifyReply): FastifyReply {
 
 export function tokenRoutes(app: FastifyInstance, s: HttpServices): void {
   app.post('/token', async (request, reply) => {
-    const { params, lists } = readForm(request, ['resource'])
     const response = await s.token({
       authorization: request.headers.authorization,
-      params,
-      resources: lists.get('resource') ?? [],
+      // Read inside the token endpoint, so a malformed request is audited as a refusal too.
+      read: () => {
+        const { params, lists } = readForm(request, ['resource'])
+        return { params, resources: lists.get('resource') ?? [] }
+      },
       ctx: actionContext(request, { actorType: 'anonymous', actorId: null }),
     })
     return noStore(reply).send(response)

@@ -30,18 +30,20 @@ export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCh
     async authenticate(authorization, params) {
       const presented = presentedCredentials(authorization, params)
       if (!presented) throw new InvalidClient('client authentication is required')
-      const basic = presented.method === 'client_secret_basic'
+      // The presented id, bounded, so refusals can be audited against the client that was tried.
+      const tried = presented.clientId.slice(0, MAX_CLIENT_ID)
+      const refuse = (description: string, detail?: string) => new InvalidClient(description, detail, tried)
       const agent = presented.clientId.length <= MAX_CLIENT_ID ? await directory.find(presented.clientId) : undefined
       const matches = secrets.equal(secrets.digest(presented.clientSecret), agent?.secretDigest ?? NO_DIGEST)
-      if (!agent || !matches) throw new InvalidClient('client authentication failed', agent ? 'wrong secret' : 'unknown client', basic)
+      if (!agent || !matches) throw refuse('client authentication failed', agent ? 'wrong secret' : 'unknown client')
       // Enforce the method the agent registered (RFC 7591 §2 token_endpoint_auth_method).
-      if (agent.authMethod !== presented.method) throw new InvalidClient(`this client must authenticate with ${agent.authMethod}`, undefined, basic)
+      if (agent.authMethod !== presented.method) throw refuse(`this client must authenticate with ${agent.authMethod}`, `used ${presented.method}`)
       if (!isAgentUsable(agent, clock.now())) {
         const why = agent.status === 'active' ? 'the client secret has expired' : `the agent is ${agent.status}`
-        throw new InvalidClient(why, undefined, basic)
+        throw refuse(why)
       }
       const role = await directory.role(agent.role)
-      if (!role) throw new InvalidClient('the agent has no role', `role ${agent.role} is missing`, basic)
+      if (!role) throw refuse('the agent has no role', `role ${agent.role} is missing`)
       return { agent, role, method: presented.method }
     },
   }

@@ -36,9 +36,9 @@ const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
  * The id cannot contain ":" once encoded, so the first ":" separates; the secret may hold more.
  */
 function parseBasic(header: string): { clientId: string; clientSecret: string } {
-  const bad = (detail: string) => new InvalidClient('malformed Basic authorization header', detail, true)
+  const bad = (detail: string) => new InvalidClient('malformed Basic authorization header', detail)
   const match = /^Basic +(\S+) *$/i.exec(header)
-  if (!match) throw new InvalidClient('unsupported authorization scheme; use Basic client authentication', undefined, true)
+  if (!match) throw new InvalidClient('unsupported authorization scheme; use Basic client authentication')
   const encoded = match[1]!
   if (encoded.length > 4096 || encoded.length % 4 !== 0 || !BASE64.test(encoded)) throw bad('not base64')
   let decoded: string

@@ -88,5 +88,23 @@ export function sqlAgentRepo(db: Kysely<Database>): AgentRepo {
         return agentFromRow(row)
       })
     },
+    async retireExpired(now, limit) {
+      return db.transaction().execute(async (trx) => {
+        const expired = trx.selectFrom('agents').select('id').where('status', 'in', ['active', 'suspended']).where('secret_expires_at', '<=', now).orderBy('secret_expires_at').limit(limit)
+        const rows = await trx
+          .updateTable('agents')
+          .set({ status: 'retired', status_reason: 'credentials expired', updated_at: now })
+          .where('id', 'in', expired)
+          .where('status', 'in', ['active', 'suspended'])
+          .returningAll()
+          .execute()
+        const perRole = new Map<string, number>()
+        for (const r of rows) perRole.set(r.role, (perRole.get(r.role) ?? 0) + 1)
+        for (const [role, n] of perRole) {
+          await trx.updateTable('roles').set((eb) => ({ live_agents: eb('live_agents', '-', n) })).where('name', '=', role).execute()
+        }
+        return rows.map(agentFromRow)
+      })
+    },
   }
 }

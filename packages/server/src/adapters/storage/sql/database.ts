@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
 import type { DatabaseConfig } from '../../../config/config.js'
 import { migrationProvider } from './migrations.js'
 import type { Database } from './schema.js'
+import { mapUnavailable } from './unavailable.js'
 
 export type Engine = 'sqlite' | 'postgres'
 
@@ -44,20 +45,21 @@ function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
   // Group commit amortises the fsync over every request waiting on the same batch.
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('busy_timeout = 5000')
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), engine: 'sqlite' }
+  return { db: new Kysely<Database>({ dialect: mapUnavailable(new SqliteDialect({ database: sqlite })) }), engine: 'sqlite' }
 }
 
 function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
-    connectionTimeoutMillis: 5000,
+    max: 20,
+    // Also bounds how long a request waits for a free connection under load.
+    connectionTimeoutMillis: 10_000,
     // bigint columns hold ms timestamps, well inside Number's safe range.
     types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   })
   // An idle client that loses its connection emits here; without a listener the process dies.
   pool.on('error', () => undefined)
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), engine: 'postgres' }
+  return { db: new Kysely<Database>({ dialect: mapUnavailable(new PostgresDialect({ pool })) }), engine: 'postgres' }
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {

@@ -62,16 +62,24 @@ export function sqlRoleRepo(db: Kysely<Database>): RoleRepo {
       return row && roleFromRow(row)
     },
     async delete(name) {
-      return db.transaction().execute(async (trx) => {
-        // The condition and the delete are one statement, so a registration cannot slip in between.
-        const gone = await trx.deleteFrom('roles').where('name', '=', name).where('live_agents', '=', 0).returning('name').executeTakeFirst()
-        if (gone) {
+      // Thrown to roll back the token deletion when the role turns out to have agents.
+      class HasAgents extends Error {}
+      try {
+        return await db.transaction().execute(async (trx) => {
+          // Lock in the order registration does (its initial access tokens, then the role), or a
+          // registration holding a token while this holds the role deadlocks on PostgreSQL.
           await trx.deleteFrom('initial_access_tokens').where('role', '=', name).execute()
-          return 'deleted'
-        }
-        const exists = await trx.selectFrom('roles').select('name').where('name', '=', name).executeTakeFirst()
-        return exists ? 'has_agents' : 'missing'
-      })
+          // The condition and the delete are one statement, so a registration cannot slip in between.
+          const gone = await trx.deleteFrom('roles').where('name', '=', name).where('live_agents', '=', 0).returning('name').executeTakeFirst()
+          if (gone) return 'deleted' as const
+          const exists = await trx.selectFrom('roles').select('name').where('name', '=', name).executeTakeFirst()
+          if (exists) throw new HasAgents()
+          return 'missing' as const
+        })
+      } catch (err) {
+        if (err instanceof HasAgents) return 'has_agents'
+        throw err
+      }
     },
   }
 }
