@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto'
-import { SignJWT, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose'
+import { randomUUID } from 'node:crypto'
+import { CompactSign, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose'
 import type { KeyService } from '../crypto/key-service.js'
 import type { Agent } from '../ports/agent-repo.js'
 import type { Role } from '../ports/role-repo.js'
@@ -35,6 +35,8 @@ export interface AccessTokenVerifier {
   verify(token: string, now: number): Promise<AccessTokenClaims | undefined>
 }
 
+const encoder = new TextEncoder()
+
 /** Signs and verifies agent access tokens with the agent-tokens key domain. */
 export function accessTokens(keys: KeyService, issuer: () => string): AccessTokenIssuer & AccessTokenVerifier {
   return {
@@ -51,12 +53,15 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
         scope: scope.join(' '),
         iat,
         exp,
-        jti: randomBytes(16).toString('base64url'),
+        // 122 random bits; randomUUID draws from a cached entropy pool, cheaper per token than randomBytes.
+        jti: randomUUID(),
         actor_type: 'agent',
         role: role.name,
       }
       const signer = keys.signer()
-      const token = await new SignJWT(claims).setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, kid: signer.kid }).sign(signer.key)
+      // The claims are built and validated above, so the JWS is signed directly: SignJWT would
+      // copy and re-validate them on every token (measurably, on the hot path).
+      const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, kid: signer.kid }).sign(signer.key)
       return { token, claims, expiresIn: exp - iat }
     },
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import type { AuditEntry, AuditEvent, AuditStore } from '../../ports/audit-store.js'
 import type { Clock } from '../../ports/clock.js'
 import { GENESIS_HASH, hashEvent } from './hash-chain.js'
@@ -78,7 +78,7 @@ export class AuditLog implements AuditRecorder {
     for (const p of batch) {
       const e = p.entry
       const unhashed: Omit<AuditEvent, 'hash'> = {
-        id: `evt_${randomBytes(12).toString('base64url')}`,
+        id: `evt_${randomUUID()}`,
         streamId: this.streamId,
         seq: ++seq,
         ts: p.ts,
