@@ -85,7 +85,7 @@ for (const engine of await availableEngines()) {
     })
 
     test('bad audit queries are refused', async () => {
-      for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'cursor=xyz', 'bogus=1', 'action=a&action=b']) {
+      for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'since=-1', 'since=March%207', 'until=2026-01-01', 'cursor=xyz', 'bogus=1', 'action=a&action=b']) {
         const res = await admin(server, 'GET', `/audit?${q}`)
         assert.equal(res.status, 400, q)
         assert.equal(res.body.error, 'invalid_request', q)

@@ -155,6 +155,14 @@ interface Row {
 }
 
 /** The request an endpoint gets when nothing is wrong with it, for rows to change one thing. */
+/** Endpoints without a body still refuse a body they cannot parse, rather than acting on the request. */
+function unparsableBodyRows(ep: Endpoint): Row[] {
+  return [
+    { label: 'malformed JSON', request: (f) => baseline(ep, f, { body: '{', contentType: JSON_CT }), status: 400, error: 'invalid_request' },
+    { label: 'raw invalid UTF-8 sent as JSON', request: (f) => baseline(ep, f, { body: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), contentType: JSON_CT }), status: 400, error: 'invalid_request' },
+  ]
+}
+
 function baseline(ep: Endpoint, f: Fixture, overrides: Partial<RawRequest> & { auth?: string | null; contentType?: string | null } = {}): RawRequest {
   const headers: Record<string, string> = {}
   const auth = overrides.auth === undefined ? ep.auth(f) : overrides.auth
@@ -313,17 +321,20 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'reason missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
         { label: 'a blank reason', request: (f) => baseline(ep, f, { body: json({ reason: '   ' }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character reason', request: (f) => baseline(ep, f, { body: json({ reason: 'r'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member beside the reason', request: (f) => baseline(ep, f, { body: json({ reason: 'drill', bogus: 1 }) }), status: 400, error: 'invalid_request' },
       )
       break
     case 'POST /admin/agents/:id/resume':
     case 'POST /admin/keys/rotate':
+      rows.push(
+        // A body this endpoint has no use for is a mistake (e.g. {"domain":"admin"}), not something to ignore.
+        { label: 'an unexpected member', request: (f) => baseline(ep, f, { body: json({ domain: 'admin' }) }), status: 400, error: 'invalid_request' },
+        ...unparsableBodyRows(ep),
+      )
+      break
     case 'DELETE /register/:id':
     case 'DELETE /admin/roles/:name':
-      // Endpoints without a body still refuse a body they cannot parse, rather than acting on the request.
-      rows.push(
-        { label: 'malformed JSON', request: (f) => baseline(ep, f, { body: '{', contentType: JSON_CT }), status: 400, error: 'invalid_request' },
-        { label: 'raw invalid UTF-8 sent as JSON', request: (f) => baseline(ep, f, { body: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), contentType: JSON_CT }), status: 400, error: 'invalid_request' },
-      )
+      rows.push(...unparsableBodyRows(ep))
       break
   }
 

@@ -424,6 +424,35 @@ for (const engine of await availableEngines()) {
       assert.deepEqual((await introspect(server, observer, token)).body, { active: false })
     })
 
+    test("an ephemeral agent's access token expires no later than its secret", async () => {
+      const role = await createRole(server, { lifecycle: 'ephemeral', agent_ttl_seconds: 120, token_ttl_seconds: 300 })
+      const res = await register(server, await initialAccessToken(server, role))
+      const agent = { clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string }
+      clock.advance(30_000)
+      const issued = await tokenRequest(server, agent)
+      assert.equal(issued.status, 200)
+      assert.equal(issued.body.expires_in, 90)
+      const claims = JSON.parse(Buffer.from((issued.body.access_token as string).split('.')[1]!, 'base64url').toString()) as { exp: number }
+      assert.equal(claims.exp, res.body.client_secret_expires_at)
+    })
+
+    test('expired ephemeral agents give their max_agents slots back and are retired in the audit log', async () => {
+      const role = await createRole(server, { lifecycle: 'ephemeral', agent_ttl_seconds: 60, max_agents: 1 })
+      const iat = await initialAccessToken(server, role, { uses: 3 })
+      const first = await register(server, iat)
+      assert.equal(first.status, 201)
+      assert.equal((await register(server, iat)).status, 403, 'the role is full while the first agent lives')
+      clock.advance(61_000)
+      const second = await register(server, iat)
+      assert.equal(second.status, 201, second.text)
+      const expired = await admin(server, 'GET', `/agents/${first.body.client_id as string}`)
+      assert.equal(expired.body.status, 'retired')
+      assert.equal(expired.body.status_reason, 'credentials expired')
+      assert.equal((await admin(server, 'GET', `/roles/${role}`)).body.live_agents, 1)
+      const events = await admin(server, 'GET', `/audit?action=agent.expired&limit=10`)
+      assert.ok((events.body.events as { target: string }[]).some((e) => e.target === first.body.client_id), 'agent.expired is audited')
+    })
+
     test('a persistent role never gives its agents an expiring secret', async () => {
       const agent = await registeredAgent(server)
       assert.equal(agent.body.client_secret_expires_at, 0)

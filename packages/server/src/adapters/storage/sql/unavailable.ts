@@ -39,7 +39,11 @@ class MappedDriver implements Driver {
     return this.inner.init().catch(mapped)
   }
   async acquireConnection() {
-    return new MappedConnection(await this.inner.acquireConnection().catch(mapped))
+    // Whatever the reason, a database that does not give us a connection is unavailable.
+    const connection = await this.inner.acquireConnection().catch((err: unknown) => {
+      throw new StorageUnavailable(`database unavailable: ${(err as Error).message}`)
+    })
+    return new MappedConnection(connection)
   }
   beginTransaction(c: DatabaseConnection, s: TransactionSettings) {
     return this.inner.beginTransaction(unwrap(c), s).catch(mapped)
