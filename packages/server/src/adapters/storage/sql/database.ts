@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
-import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely'
+import { Kysely, Migrator, PostgresDialect } from 'kysely'
 import type { DatabaseConfig } from '../../../config/config.js'
 import { migrationProvider } from './migrations.js'
 import type { Database } from './schema.js'
 import { mapUnavailable } from './unavailable.js'
+import { workerSqliteDialect } from './sqlite-worker/driver.js'
 
 export type Engine = 'sqlite' | 'postgres'
 
@@ -34,18 +34,9 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
 
 function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-  let sqlite: BetterSqlite3.Database
-  try {
-    sqlite = new BetterSqlite3(file)
-  } catch (err) {
-    throw new DatabaseUnavailable(`cannot open SQLite database ${file}: ${(err as Error).message}`)
-  }
-  sqlite.pragma('journal_mode = WAL')
-  // Durable commits: the audit log promises an event is on disk before its response is sent.
-  // Group commit amortises the fsync over every request waiting on the same batch.
-  sqlite.pragma('synchronous = FULL')
-  sqlite.pragma('busy_timeout = 5000')
-  return { db: new Kysely<Database>({ dialect: mapUnavailable(new SqliteDialect({ database: sqlite })) }), engine: 'sqlite' }
+  // The connection lives on a worker thread (see sqlite-worker/), so commits, and their fsync,
+  // never block the event loop.
+  return { db: new Kysely<Database>({ dialect: mapUnavailable(workerSqliteDialect(file)) }), engine: 'sqlite' }
 }
 
 function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {

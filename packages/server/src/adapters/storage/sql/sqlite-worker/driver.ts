@@ -1,0 +1,147 @@
+import { Worker } from 'node:worker_threads'
+import { extname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
+  type DatabaseConnection, type Dialect, type Driver, type QueryResult,
+} from 'kysely'
+import type { WorkerReply, WorkerRequest } from './protocol.js'
+
+type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
+type Query = { op: 'query'; sql: string; params: readonly unknown[] }
+
+// The worker is .ts when the server runs from source (tests, tsx) and .js when built; from
+// source the worker thread needs the TypeScript loader too, which threads do not inherit.
+const FROM_SOURCE = extname(fileURLToPath(import.meta.url)) === '.ts'
+const WORKER_URL = new URL(`./worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url)
+
+function startWorker(file: string): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: { file } })
+  // Running from source: register the TypeScript loader inside the thread, then load the worker.
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
+  return new Worker(bootstrap, { eval: true, workerData: { file } })
+}
+
+/** One message channel to the worker; replies are matched to requests by id. */
+class WorkerChannel {
+  private readonly worker: Worker
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private failure: Error | undefined
+
+  constructor(file: string) {
+    this.worker = startWorker(file)
+    this.worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending.get(reply.id)
+      this.pending.delete(reply.id)
+      p?.resolve(reply)
+    })
+    const fail = (err: Error) => {
+      this.failure = err
+      for (const p of this.pending.values()) p.reject(err)
+      this.pending.clear()
+    }
+    this.worker.on('error', fail)
+    this.worker.on('exit', (code) => fail(Object.assign(new Error(`SQLite worker exited (${code})`), { code: 'SQLITE_CANTOPEN' })))
+  }
+
+  call(req: Query | { op: 'close' }): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure)
+    const id = this.nextId++
+    return new Promise<WorkerReply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject })
+      this.worker.postMessage({ ...req, id } as WorkerRequest)
+    })
+  }
+
+  async close(): Promise<void> {
+    if (!this.failure) await this.call({ op: 'close' }).catch(() => undefined)
+    await this.worker.terminate()
+  }
+}
+
+class WorkerConnection implements DatabaseConnection {
+  constructor(private readonly channel: WorkerChannel) {}
+
+  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const reply = await this.channel.call({ op: 'query', sql: compiled.sql, params: compiled.parameters })
+    // Rebuild the error with its SQLite code, which callers classify (unique violation, busy, …).
+    if ('error' in reply) throw Object.assign(new Error(reply.error.message), { code: reply.error.code })
+    return {
+      rows: reply.rows as R[],
+      ...(reply.changes !== undefined ? { numAffectedRows: BigInt(reply.changes) } : {}),
+      ...(reply.lastInsertRowid !== undefined ? { insertId: BigInt(reply.lastInsertRowid) } : {}),
+    }
+  }
+
+  // eslint-disable-next-line require-yield -- streaming is not offered; the interface requires the method.
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('streaming queries are not supported on SQLite')
+  }
+}
+
+/** SQLite has one connection: queries and transactions take turns, as in Kysely's own driver. */
+class Mutex {
+  private tail: Promise<void> = Promise.resolve()
+  lock(): Promise<() => void> {
+    let release!: () => void
+    const next = new Promise<void>((r) => (release = r))
+    const acquired = this.tail.then(() => release)
+    this.tail = this.tail.then(() => next)
+    return acquired
+  }
+}
+
+class WorkerSqliteDriver implements Driver {
+  private channel: WorkerChannel | undefined
+  private connection: WorkerConnection | undefined
+  private readonly mutex = new Mutex()
+  private release: (() => void) | undefined
+
+  constructor(private readonly file: string) {}
+
+  async init(): Promise<void> {
+    this.channel = new WorkerChannel(this.file)
+    this.connection = new WorkerConnection(this.channel)
+    await this.connection.executeQuery(CompiledQuery.raw('select 1'))
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    this.release = await this.mutex.lock()
+    return this.connection!
+  }
+
+  async beginTransaction(c: DatabaseConnection): Promise<void> {
+    // IMMEDIATE takes the write lock at once, so another process on the file cannot make
+    // this transaction fail half-way with SQLITE_BUSY_SNAPSHOT.
+    await c.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+
+  async commitTransaction(c: DatabaseConnection): Promise<void> {
+    await c.executeQuery(CompiledQuery.raw('commit'))
+  }
+
+  async rollbackTransaction(c: DatabaseConnection): Promise<void> {
+    await c.executeQuery(CompiledQuery.raw('rollback'))
+  }
+
+  async releaseConnection(): Promise<void> {
+    const release = this.release
+    this.release = undefined
+    release?.()
+  }
+
+  async destroy(): Promise<void> {
+    await this.channel?.close()
+  }
+}
+
+/** Kysely's SQLite dialect with the connection on a worker thread instead of the event loop. */
+export function workerSqliteDialect(file: string): Dialect {
+  return {
+    createDriver: () => new WorkerSqliteDriver(file),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+    createAdapter: () => new SqliteAdapter(),
+    createIntrospector: (db) => new SqliteIntrospector(db),
+  }
+}
