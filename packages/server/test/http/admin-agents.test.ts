@@ -217,6 +217,25 @@ for (const engine of await availableEngines()) {
       assert.equal((await register(server, iat)).status, 201, 'the initial access token was not used up by the refusals')
     })
 
+    test('no OAuth endpoint accepts or yields the admin credential', async () => {
+      const agent = await registeredAgent(server)
+      // As a client secret (either method) it authenticates nobody.
+      for (const res of [
+        await tokenRequest(server, { clientId: agent.clientId, clientSecret: server.adminToken }),
+        await call(server, 'POST', '/token', { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&client_id=admin&client_secret=${encodeURIComponent(server.adminToken)}` }),
+      ]) {
+        assert.equal(res.status, 401)
+        assert.equal(res.body.error, 'invalid_client')
+      }
+      // As a token it is not active, and nothing about it is revealed.
+      assert.deepEqual((await introspect(server, observer, server.adminToken)).body, { active: false })
+      // And a token issued to an agent never opens the admin API, whatever its scope.
+      const issued = await tokenRequest(server, agent)
+      assert.equal(issued.status, 200)
+      assert.equal(JSON.stringify(issued.body).includes(server.adminToken), false)
+      assert.equal((await call(server, 'GET', '/admin/roles', { headers: { authorization: `Bearer ${issued.body.access_token as string}` } })).status, 401)
+    })
+
     test('registrations and admin actions are audited with their target and role, and the chain verifies', async () => {
       const role = await createRole(server, { scopes: ['a'] })
       const created = (await auditEvents(server, { action: 'role.created' })).find((e) => e.target === role)
