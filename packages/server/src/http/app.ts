@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
-import { NotFound, OAuthError } from '../protocol/errors.js'
+import { isStorableText } from '../domain/text.js'
+import { InvalidRequest, NotFound, OAuthError } from '../protocol/errors.js'
 import { registerBodyParsers } from './bodies.js'
 import { sendClientError, sendError } from './error-response.js'
 import { routeMethods } from './route-methods.js'
@@ -41,6 +42,12 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     // Refuse an oversized body up front, whatever the method (a GET body is otherwise left unread).
     const length = Number(request.headers['content-length'] ?? 0)
     if (length > options.bodyLimitBytes) throw new OAuthError('invalid_request', 'the request body is too large', 413)
+    // Path parameters arrive percent-decoded: an id holding U+0000 names nothing and must not reach the database.
+    for (const value of Object.values((request.params ?? {}) as Record<string, unknown>)) {
+      if (typeof value === 'string' && !isStorableText(value)) throw new InvalidRequest('the path contains U+0000 or an unpaired surrogate')
+    }
+    // RFC 9110 §5.3: Authorization is not a list; two of them are ambiguous, and Node would keep only the first.
+    if (countHeader(request.raw.rawHeaders, 'authorization') > 1) throw new InvalidRequest('send one Authorization header')
   })
   app.setErrorHandler((err, request, reply) => sendError(reply, err, request))
   app.setNotFoundHandler((request, reply) => {
@@ -59,4 +66,10 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   registerRoutes(app, s)
   await adminRoutes(app, s)
   return app
+}
+
+function countHeader(rawHeaders: string[], lowerName: string): number {
+  let n = 0
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lowerName) n++
+  return n
 }

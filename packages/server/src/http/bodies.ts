@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import secureJson from 'secure-json-parse'
+import { isStorableText } from '../domain/text.js'
 import { InvalidRequest } from '../protocol/errors.js'
 
 /** An application/x-www-form-urlencoded body: every value of every name, in order. */
@@ -56,12 +57,14 @@ export function registerBodyParsers(app: FastifyInstance): void {
       let value: unknown
       try {
         value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' })
-      } catch {
+      } catch (err) {
+        if (/forbidden (prototype|constructor) property/i.test((err as Error).message)) throw new InvalidRequest('the JSON body uses a forbidden member name (__proto__ or constructor.prototype)')
         throw new InvalidRequest('the request body is not valid JSON')
       }
       // RFC 7493 §2.3 (I-JSON): duplicate member names are ambiguous (parsers disagree on which wins).
       const duplicate = duplicateMemberName(text)
       if (duplicate !== undefined) throw new InvalidRequest(`the JSON member ${JSON.stringify(duplicate.slice(0, 64))} appears more than once`)
+      if (!jsonTextIsStorable(value)) throw new InvalidRequest('the JSON body contains U+0000 or an unpaired surrogate (\\uD800-\\uDFFF)')
       done(null, new JsonBody(value))
     } catch (err) {
       done(err instanceof InvalidRequest ? err : new InvalidRequest('the request body is not valid JSON'), undefined)
@@ -132,9 +135,31 @@ export function parseForm(text: string): Map<string, string[]> {
 }
 
 function decode(s: string): string {
+  let decoded: string
   try {
-    return decodeURIComponent(s.replace(/\+/g, ' '))
+    decoded = decodeURIComponent(s.replace(/\+/g, ' '))
   } catch {
     throw new InvalidRequest('the form body has malformed percent-encoding or invalid UTF-8')
   }
+  if (!isStorableText(decoded)) throw new InvalidRequest('the form body contains U+0000')
+  return decoded
+}
+
+/** Every member name and string of a parsed JSON value is storable text. Iterative: depth is unbounded. */
+function jsonTextIsStorable(value: unknown): boolean {
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'string') {
+      if (!isStorableText(v)) return false
+    } else if (Array.isArray(v)) {
+      stack.push(...v)
+    } else if (typeof v === 'object' && v !== null) {
+      for (const [k, inner] of Object.entries(v)) {
+        if (!isStorableText(k)) return false
+        stack.push(inner)
+      }
+    }
+  }
+  return true
 }

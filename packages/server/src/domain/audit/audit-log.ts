@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { AuditEntry, AuditEvent, AuditStore } from '../../ports/audit-store.js'
 import type { Clock } from '../../ports/clock.js'
+import { storableText } from '../text.js'
 import { GENESIS_HASH, hashEvent } from './hash-chain.js'
 
 export class AuditLogClosed extends Error {}
@@ -77,22 +78,22 @@ export class AuditLog implements AuditRecorder {
     const events: AuditEvent[] = []
     for (const p of batch) {
       const e = p.entry
+      // Hash exactly what the store will keep: text it cannot hold exactly is made storable first.
       const unhashed: Omit<AuditEvent, 'hash'> = {
         id: `evt_${randomUUID()}`,
         streamId: this.streamId,
         seq: ++seq,
         ts: p.ts,
         actorType: e.actorType,
-        actorId: e.actorId,
-        action: e.action,
+        actorId: text(e.actorId),
+        action: storableText(e.action),
         outcome: e.outcome,
-        reason: e.reason ?? null,
-        target: e.target ?? null,
-        role: e.role ?? null,
-        ip: e.ip ?? null,
-        requestId: e.requestId ?? null,
-        // Round-trip through JSON so the hash covers exactly what is stored.
-        details: JSON.parse(JSON.stringify(e.details ?? {})) as Record<string, unknown>,
+        reason: text(e.reason),
+        target: text(e.target),
+        role: text(e.role),
+        ip: text(e.ip),
+        requestId: text(e.requestId),
+        details: JSON.parse(JSON.stringify(e.details ?? {}, (_k, v: unknown) => (typeof v === 'string' ? storableText(v) : v))) as Record<string, unknown>,
         prevHash: prev,
       }
       const event = { ...unhashed, hash: hashEvent(unhashed) }
@@ -110,4 +111,8 @@ export class AuditLog implements AuditRecorder {
     this.headHash = prev
     events.forEach((event, i) => batch[i]!.resolve(event))
   }
+}
+
+function text(v: string | null | undefined): string | null {
+  return v === undefined || v === null ? null : storableText(v)
 }

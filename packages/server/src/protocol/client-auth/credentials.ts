@@ -1,3 +1,4 @@
+import { isStorableText } from '../../domain/text.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
 
 export type PresentedMethod = 'client_secret_basic' | 'client_secret_post'
@@ -62,5 +63,7 @@ function parseBasic(header: string): { clientId: string; clientSecret: string } 
 
 /** application/x-www-form-urlencoded decoding of one component. */
 function formDecode(s: string): string {
-  return decodeURIComponent(s.replace(/\+/g, ' '))
+  const decoded = decodeURIComponent(s.replace(/\+/g, ' '))
+  if (!isStorableText(decoded)) throw new Error('U+0000 in a credential')
+  return decoded
 }
