@@ -109,7 +109,11 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         if (closed) return
         closed = true
         timers.forEach(clearInterval)
+        // A client that never finishes its request must not hold the process: after the grace
+        // period every connection still open is closed and its request abandoned.
+        const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceSeconds * 1000)
         await app.close()
+        clearTimeout(force)
         await audit.close()
         await database.close()
       },

@@ -27,6 +27,11 @@ export interface Config {
   bodyLimitBytes: number
   /** Trust X-Forwarded-For from a proxy in front. Flag --trust-proxy, env MANDATE_TRUST_PROXY. */
   trustProxy: boolean
+  /**
+   * On SIGTERM, how long requests in flight may take before their connections are closed.
+   * Flag --shutdown-grace, env MANDATE_SHUTDOWN_GRACE_SECONDS. Default 10.
+   */
+  shutdownGraceSeconds: number
 }
 
 export class ConfigError extends Error {}
@@ -47,6 +52,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'data-dir': { type: 'string' },
         'log-level': { type: 'string' },
         'trust-proxy': { type: 'boolean' },
+        'shutdown-grace': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -73,6 +79,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     throw new ConfigError('MANDATE_ADMIN_TOKEN must be at least 32 characters')
   }
   const trustProxy = flags['trust-proxy'] === true || env.MANDATE_TRUST_PROXY === 'true'
+  const grace = pick('shutdown-grace', 'MANDATE_SHUTDOWN_GRACE_SECONDS') ?? '10'
+  if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
 
   return Object.freeze({
     host,
@@ -86,6 +94,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     maxTokenTtlSeconds: 86_400,
     bodyLimitBytes: 64 * 1024,
     trustProxy,
+    shutdownGraceSeconds: Number(grace),
   })
 }
 

@@ -27,6 +27,8 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     bodyLimit: options.bodyLimitBytes,
     trustProxy: options.trustProxy,
     genReqId: () => randomUUID(),
+    // The whole request must arrive within 30 s: a client dripping its body holds no socket for long.
+    requestTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },

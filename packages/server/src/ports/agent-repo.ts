@@ -18,6 +18,8 @@ export interface Agent {
   /** Registered client metadata (RFC 7591 §2) other than the fields above. */
   metadata: Record<string, unknown>
   initialAccessTokenId: string | null
+  /** ms epoch; access tokens issued before it are revoked (set when the agent is suspended). */
+  tokensNotBefore: number | null
   createdAt: number
   updatedAt: number
 }

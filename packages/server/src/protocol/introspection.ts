@@ -24,6 +24,9 @@ export function introspection(deps: { verifier: AccessTokenVerifier; directory: 
     if (!caller.role.canIntrospect && claims.client_id !== caller.agent.id) return INACTIVE
     const agent = await deps.directory.find(claims.client_id)
     if (!agent || !isAgentUsable(agent, now)) return INACTIVE
+    // Tokens issued before a suspension stay dead after the agent is resumed. `iat` has whole
+    // seconds, so a token from the suspension's own second counts as issued before it.
+    if (agent.tokensNotBefore !== null && claims.iat * 1000 <= agent.tokensNotBefore) return INACTIVE
     if (await deps.revocations.isRevoked(claims.jti)) return INACTIVE
     return {
       active: true,

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -92,6 +92,21 @@ describe('mandate serve as an operator runs it', () => {
     assert.equal(Number(refused[0]!.n), 1, 'the refusal was written to the audit log before exit')
   })
 
+  test('a client that never finishes its request cannot hold up shutdown past the grace period', async () => {
+    const server = spawnMandate(['serve', '--port', '0', '--data-dir', dir, '--shutdown-grace', '1'])
+    const issuer = new URL(issuerOf(await server.ready))
+    const socket = connect(Number(issuer.port), issuer.hostname)
+    await new Promise<void>((r) => socket.once('connect', () => r()))
+    socket.on('error', () => undefined)
+    socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ngrant_type=')
+    await new Promise((r) => setTimeout(r, 200))
+    const signalled = Date.now()
+    server.child.kill('SIGTERM')
+    assert.equal(await server.exited, 0)
+    assert.ok(Date.now() - signalled < 5000, `exited ${Date.now() - signalled} ms after SIGTERM`)
+    socket.destroy()
+  })
+
   test('bad configuration exits non-zero with one clear line', async () => {
     const cases: [string[], RegExp][] = [
       [['serve', '--port', 'eighty'], /port must be a number/],
@@ -101,6 +116,7 @@ describe('mandate serve as an operator runs it', () => {
       [['serve', '--db', 'postgres://postgres@127.0.0.1:1/nothing', '--data-dir', dir], /cannot use PostgreSQL at 127\.0\.0\.1:1/],
       [['serve', '--db', 'mysql://localhost/db'], /unsupported database URL scheme/],
       [['serve', '--frobnicate'], /Unknown option/],
+      [['serve', '--shutdown-grace', 'soon'], /shutdown grace must be a whole number/],
       [['launch'], /unknown command "launch"/],
     ]
     for (const [args, message] of cases) {

@@ -108,6 +108,7 @@ export class RegistrationService {
       grantTypes: requested.grantTypes,
       metadata: requested.metadata,
       initialAccessTokenId: iatId,
+      tokensNotBefore: null,
       createdAt: now,
       updatedAt: now,
     }

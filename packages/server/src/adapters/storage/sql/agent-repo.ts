@@ -17,6 +17,7 @@ export function agentFromRow(row: Selectable<AgentsTable>): Agent {
     grantTypes: JSON.parse(row.grant_types) as string[],
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
     initialAccessTokenId: row.initial_access_token_id,
+    tokensNotBefore: row.tokens_not_before,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -37,6 +38,7 @@ export function agentToRow(a: Agent): Selectable<AgentsTable> {
     grant_types: JSON.stringify(a.grantTypes),
     metadata: JSON.stringify(a.metadata),
     initial_access_token_id: a.initialAccessTokenId,
+    tokens_not_before: a.tokensNotBefore,
     created_at: a.createdAt,
     updated_at: a.updatedAt,
   }
@@ -76,7 +78,7 @@ export function sqlAgentRepo(db: Kysely<Database>): AgentRepo {
         // One statement decides the race between concurrent status changes.
         const row = await trx
           .updateTable('agents')
-          .set({ status: to, status_reason: reason, updated_at: now })
+          .set({ status: to, status_reason: reason, updated_at: now, ...(to === 'suspended' ? { tokens_not_before: now } : {}) })
           .where('id', '=', id)
           .where('status', 'in', from)
           .returningAll()

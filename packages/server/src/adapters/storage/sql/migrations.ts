@@ -119,6 +119,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_action').on('audit_events').columns(['action', 'ts']).execute()
     },
   },
+  '0002_agent_tokens_not_before': {
+    // Suspension revokes every token issued before it, so resuming does not bring them back.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('agents').addColumn('tokens_not_before', 'bigint').execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

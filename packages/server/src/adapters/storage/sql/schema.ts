@@ -38,6 +38,7 @@ export interface AgentsTable {
   grant_types: string
   metadata: string
   initial_access_token_id: string | null
+  tokens_not_before: number | null
   created_at: number
   updated_at: number
 }
