@@ -29,6 +29,12 @@ export class RoleHasAgents extends DomainError {
   }
 }
 
+export class InitialAccessTokenNotFound extends DomainError {
+  constructor(readonly id: string) {
+    super(`initial access token ${id} does not exist for this role`)
+  }
+}
+
 export class AgentNotFound extends DomainError {
   constructor(readonly agentId: string) {
     super(`agent ${agentId} does not exist`)

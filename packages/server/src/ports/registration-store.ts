@@ -20,6 +20,10 @@ export type RegistrationRefusal = 'invalid_token' | 'role_full'
  */
 export interface RegistrationStore {
   createInitialAccessToken(token: InitialAccessToken): Promise<void>
+  /** A role's initial access tokens that can still register an agent at `now` (digests included; callers drop them). */
+  listInitialAccessTokens(role: string, now: number): Promise<InitialAccessToken[]>
+  /** Deletes one of a role's initial access tokens; false when there is no such token. */
+  revokeInitialAccessToken(role: string, id: string): Promise<boolean>
   /**
    * `build` turns the role into the agent to insert; if it throws, nothing is written and the
    * error propagates. Returns the refusal reason when the token is unusable or the role is full.

@@ -326,5 +326,28 @@ for (const engine of await availableEngines()) {
         assert.equal(res.body.error, 'invalid_request')
       }
     })
+
+    test('an operator lists a role\'s usable initial access tokens and revokes one before it is used up', async () => {
+      const name = await createRole(server)
+      const first = await admin(server, 'POST', `/roles/${name}/initial-access-tokens`, { uses: 5, expires_in: 600 })
+      const second = await admin(server, 'POST', `/roles/${name}/initial-access-tokens`, { uses: 1 })
+      const listed = await admin(server, 'GET', `/roles/${name}/initial-access-tokens`)
+      assert.equal(listed.status, 200)
+      const tokens = listed.body.initial_access_tokens as Record<string, unknown>[]
+      assert.deepEqual(tokens.map((t) => t.id).sort(), [first.body.id, second.body.id].sort())
+      assert.equal(JSON.stringify(listed.body).includes(first.body.token as string), false, 'the token itself is never listed')
+      assert.equal(tokens.find((t) => t.id === first.body.id)!.uses_left, 5)
+
+      assert.equal((await register(server, first.body.token as string)).status, 201)
+      const revoked = await admin(server, 'DELETE', `/roles/${name}/initial-access-tokens/${first.body.id as string}`)
+      assert.equal(revoked.status, 204)
+      assert.equal((await register(server, first.body.token as string)).status, 401, 'a revoked token registers nobody')
+      assert.equal((await admin(server, 'DELETE', `/roles/${name}/initial-access-tokens/${first.body.id as string}`)).status, 404)
+      assert.equal((await admin(server, 'DELETE', `/roles/other-role/initial-access-tokens/${second.body.id as string}`)).status, 404)
+      const after = (await admin(server, 'GET', `/roles/${name}/initial-access-tokens`)).body.initial_access_tokens as Record<string, unknown>[]
+      assert.deepEqual(after.map((t) => t.id), [second.body.id])
+      const events = (await admin(server, 'GET', '/audit?action=initial_access_token.revoked')).body.events as Record<string, unknown>[]
+      assert.equal(events[0]!.target, first.body.id)
+    })
   })
 }

@@ -133,6 +133,10 @@ const ENDPOINTS: Endpoint[] = [
     name: 'POST /admin/roles/:name/initial-access-tokens', method: 'POST', path: (f) => `/admin/roles/${f.role}/initial-access-tokens`, family: 'admin', body: 'json', auth: adminAuth,
     valid: () => JSON.stringify({ uses: 1 }), pathParam: (_f, v) => `/admin/roles/${v}/initial-access-tokens`,
   },
+  {
+    name: 'GET /admin/roles/:name/initial-access-tokens', method: 'GET', path: (f) => `/admin/roles/${f.role}/initial-access-tokens`, family: 'admin', body: 'none', auth: adminAuth,
+    valid: () => undefined, query: '', pathParam: (_f, v) => `/admin/roles/${v}/initial-access-tokens`,
+  },
   { name: 'GET /admin/agents', method: 'GET', path: () => '/admin/agents', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: 'role' },
   { name: 'GET /admin/agents/:id', method: 'GET', path: (f) => `/admin/agents/${f.managed.clientId}`, family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, pathParam: (_f, v) => `/admin/agents/${v}` },
   {
@@ -154,7 +158,6 @@ interface Row {
   challenge?: 'Basic' | 'Bearer'
 }
 
-/** The request an endpoint gets when nothing is wrong with it, for rows to change one thing. */
 /** Endpoints without a body still refuse a body they cannot parse, rather than acting on the request. */
 function unparsableBodyRows(ep: Endpoint): Row[] {
   return [
@@ -163,6 +166,7 @@ function unparsableBodyRows(ep: Endpoint): Row[] {
   ]
 }
 
+/** The request an endpoint gets when nothing is wrong with it, for rows to change one thing. */
 function baseline(ep: Endpoint, f: Fixture, overrides: Partial<RawRequest> & { auth?: string | null; contentType?: string | null } = {}): RawRequest {
   const headers: Record<string, string> = {}
   const auth = overrides.auth === undefined ? ep.auth(f) : overrides.auth

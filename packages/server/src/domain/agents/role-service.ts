@@ -1,9 +1,9 @@
 import type { Clock } from '../../ports/clock.js'
-import type { RegistrationStore } from '../../ports/registration-store.js'
+import type { InitialAccessToken, RegistrationStore } from '../../ports/registration-store.js'
 import type { Role, RoleRepo } from '../../ports/role-repo.js'
 import type { AuditRecorder } from '../audit/audit-log.js'
 import type { ActionContext } from '../context.js'
-import { RoleExists, RoleHasAgents, RoleNotFound, ValidationFailed } from '../errors.js'
+import { InitialAccessTokenNotFound, RoleExists, RoleHasAgents, RoleNotFound, ValidationFailed } from '../errors.js'
 import { auditActor } from './agent-service.js'
 import { parseRoleInput } from './role-rules.js'
 import type { AgentDirectory } from './agent-directory.js'
@@ -91,6 +91,20 @@ export class RoleService {
     })
     await this.audit.record({ ...auditActor(ctx), action: 'initial_access_token.created', outcome: 'success', target: id, role: role.name, details: { uses, expires_at: expiresAt } })
     return { id, token, expiresAt, uses }
+  }
+
+  /** The role's initial access tokens that can still be used; never the tokens themselves. */
+  async listInitialAccessTokens(roleName: string): Promise<Omit<InitialAccessToken, 'digest'>[]> {
+    const role = await this.get(roleName)
+    const tokens = await this.registrations.listInitialAccessTokens(role.name, this.clock.now())
+    return tokens.map(({ digest: _digest, ...rest }) => rest)
+  }
+
+  /** Revokes an initial access token before its uses or lifetime run out. */
+  async revokeInitialAccessToken(roleName: string, id: string, ctx: ActionContext): Promise<void> {
+    const role = await this.get(roleName)
+    if (!(await this.registrations.revokeInitialAccessToken(role.name, id))) throw new InitialAccessTokenNotFound(id)
+    await this.audit.record({ ...auditActor(ctx), action: 'initial_access_token.revoked', outcome: 'success', target: id, role: role.name })
   }
 }
 

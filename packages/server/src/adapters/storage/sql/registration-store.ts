@@ -1,8 +1,21 @@
-import type { Kysely } from 'kysely'
+import type { Kysely, Selectable } from 'kysely'
 import type { InitialAccessToken, RegistrationStore } from '../../../ports/registration-store.js'
 import { agentToRow } from './agent-repo.js'
 import { roleFromRow } from './role-repo.js'
-import type { Database } from './schema.js'
+import type { Database, InitialAccessTokensTable } from './schema.js'
+
+function iatFromRow(r: Selectable<InitialAccessTokensTable>): InitialAccessToken {
+  return {
+    id: r.id,
+    role: r.role,
+    digest: r.digest,
+    usesLeft: r.uses_left,
+    usesTotal: r.uses_total,
+    expiresAt: r.expires_at,
+    createdAt: r.created_at,
+    createdBy: r.created_by,
+  }
+}
 
 export function sqlRegistrationStore(db: Kysely<Database>): RegistrationStore {
   return {
@@ -11,6 +24,23 @@ export function sqlRegistrationStore(db: Kysely<Database>): RegistrationStore {
         .insertInto('initial_access_tokens')
         .values({ id: t.id, digest: t.digest, role: t.role, uses_left: t.usesLeft, uses_total: t.usesTotal, expires_at: t.expiresAt, created_at: t.createdAt, created_by: t.createdBy })
         .execute()
+    },
+
+    async listInitialAccessTokens(role, now) {
+      const rows = await db
+        .selectFrom('initial_access_tokens')
+        .selectAll()
+        .where('role', '=', role)
+        .where('uses_left', '>', 0)
+        .where('expires_at', '>', now)
+        .orderBy('created_at')
+        .execute()
+      return rows.map(iatFromRow)
+    },
+
+    async revokeInitialAccessToken(role, id) {
+      const gone = await db.deleteFrom('initial_access_tokens').where('role', '=', role).where('id', '=', id).returning('id').executeTakeFirst()
+      return gone !== undefined
     },
 
     async register(tokenDigest, now, build) {
@@ -44,17 +74,7 @@ export function sqlRegistrationStore(db: Kysely<Database>): RegistrationStore {
             .executeTakeFirst()
           if (!roleRow) throw new Refused({ status: 'role_full', role: iat.role })
           const role = roleFromRow(roleRow)
-          const token: InitialAccessToken = {
-            id: iat.id,
-            role: iat.role,
-            digest: iat.digest,
-            usesLeft: iat.uses_left,
-            usesTotal: iat.uses_total,
-            expiresAt: iat.expires_at,
-            createdAt: iat.created_at,
-            createdBy: iat.created_by,
-          }
-          const agent = build(role, token)
+          const agent = build(role, iatFromRow(iat))
           await trx.insertInto('agents').values(agentToRow(agent)).execute()
           return { status: 'ok', agent, role }
         })
