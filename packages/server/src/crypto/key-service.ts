@@ -62,10 +62,8 @@ export class KeyService {
 
   /** Makes a fresh key the signer; the old public key stays published for retiredPublishSeconds. */
   async rotate(): Promise<{ kid: string; retiredKid: string | undefined }> {
-    const retiredKid = this.current?.kid
     const next = await this.newKey()
-    const now = this.clock.now()
-    await this.store.rotate(next, now + this.options.retiredPublishSeconds * 1000, now)
+    const { retiredKid } = await this.store.rotate(next, this.clock.now() + this.options.retiredPublishSeconds * 1000)
     await this.refresh()
     return { kid: next.kid, retiredKid }
   }

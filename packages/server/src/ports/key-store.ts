@@ -17,8 +17,11 @@ export interface StoredKey {
 
 export interface KeyStore {
   list(domain: KeyDomain): Promise<StoredKey[]>
-  /** Makes `next` the active key of its domain and retires the current one, atomically. */
-  rotate(next: StoredKey, retiredPublishUntil: number, now: number): Promise<void>
+  /**
+   * Makes `next` the active key of its domain and retires the current one, atomically.
+   * Returns the kid it retired. Concurrent rotations each retire the key active when they run.
+   */
+  rotate(next: StoredKey, retiredPublishUntil: number): Promise<{ retiredKid: string | undefined }>
   /** Inserts the first key of a domain if the domain still has none; returns whether it did. */
   insertFirst(key: StoredKey): Promise<boolean>
   /** Drops retired keys whose publication window has passed. */

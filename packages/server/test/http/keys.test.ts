@@ -52,6 +52,22 @@ for (const engine of await availableEngines()) {
       assert.equal((events.body.events as unknown[]).length, 1)
     })
 
+    test('concurrent rotations each retire a different key, and the audit log says which', async () => {
+      const before = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.length
+      const results = await Promise.all([1, 2, 3].map(() => admin(server, 'POST', '/keys/rotate')))
+      assert.deepEqual(results.map((r) => r.status), [200, 200, 200])
+      const retired = results.map((r) => r.body.retired_kid as string)
+      const created = results.map((r) => r.body.kid as string)
+      assert.equal(new Set(retired).size, 3, 'no key is retired twice')
+      // The rotations form one chain: each retired key is the original one or another's new key.
+      const original = retired.filter((k) => !created.includes(k))
+      assert.equal(original.length, 1)
+      const jwks = (await call<Jwks>(server, 'GET', '/jwks')).body.keys
+      assert.equal(jwks.length, before + 3)
+      const events = (await admin(server, 'GET', '/audit?action=key.rotated&limit=3')).body.events as { details: { retired_kid: string } }[]
+      assert.deepEqual(new Set(events.map((e) => e.details.retired_kid)), new Set(retired))
+    })
+
     test('an agent cannot rotate keys', async () => {
       const agent = await registeredAgent(server)
       const token = await accessToken(server, agent)

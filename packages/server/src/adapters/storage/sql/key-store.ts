@@ -36,15 +36,25 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
       return rows.map(keyFromRow)
     },
     async rotate(next, retiredPublishUntil) {
-      await db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('signing_keys')
-          .set({ state: 'retired', publish_until: retiredPublishUntil })
-          .where('domain', '=', next.domain)
-          .where('state', '=', 'active')
-          .execute()
-        await trx.insertInto('signing_keys').values(keyToRow(next)).execute()
-      })
+      // A concurrent rotation on another connection can commit its new key between our retire
+      // and our insert; the one-active-key index then refuses ours, and we retire that one instead.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction().execute(async (trx) => {
+            const retired = await trx
+              .updateTable('signing_keys')
+              .set({ state: 'retired', publish_until: retiredPublishUntil })
+              .where('domain', '=', next.domain)
+              .where('state', '=', 'active')
+              .returning('kid')
+              .executeTakeFirst()
+            await trx.insertInto('signing_keys').values(keyToRow(next)).execute()
+            return { retiredKid: retired?.kid }
+          })
+        } catch (err) {
+          if (!isUniqueViolation(err) || attempt >= 5) throw err
+        }
+      }
     },
     async insertFirst(key) {
       try {
