@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AdminCredentials, AdminIdentity } from '../domain/admin/admin-credentials.js'
 import type { AuditRecorder } from '../domain/audit/audit-log.js'
-import { InvalidToken } from '../protocol/errors.js'
+import { CredentialsMissing, InvalidToken } from '../protocol/errors.js'
 import { bearerToken } from './request-readers.js'
 
 declare module 'fastify' {
@@ -21,10 +21,16 @@ export function requireAdmin(admins: AdminCredentials, audit: AuditRecorder) {
         reason: token === undefined ? 'no bearer credential' : 'unknown credential', ip: request.ip, requestId: request.id,
         details: { method: request.method, path: request.routeOptions.url ?? null },
       })
-      throw new InvalidToken('an admin bearer credential is required')
+      const sentNothing = request.headers.authorization === undefined
+      throw sentNothing ? new CredentialsMissing('an admin bearer credential is required') : new InvalidToken('an admin bearer credential is required')
     }
     request.admin = admin
   }
+}
+
+/** onSend hook for /admin/*: admin answers (roles, agents, audit) are never cached. */
+export async function adminNoStore(_request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  reply.header('cache-control', 'no-store')
 }
 
 export function adminActor(request: FastifyRequest) {

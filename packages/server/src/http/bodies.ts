@@ -53,6 +53,7 @@ export function registerBodyParsers(app: FastifyInstance): void {
     try {
       requireUtf8Charset(req.headers['content-type']) // RFC 8259 §8.1: JSON exchanged between systems is UTF-8
       const text = utf8(body as Buffer)
+      // Content-Type says JSON, so an empty body is malformed JSON, not "no body": refuse rather than guess.
       if (text.trim() === '') throw new InvalidRequest('the request body is empty; send a JSON object')
       let value: unknown
       try {

@@ -4,7 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError } from '../domain/errors.js'
 import { AuditLogClosed } from '../domain/audit/audit-log.js'
 import { oauthErrorFor } from '../protocol/domain-errors.js'
-import { OAuthError } from '../protocol/errors.js'
+import { CredentialsMissing, OAuthError } from '../protocol/errors.js'
 import { StorageUnavailable } from '../ports/storage-errors.js'
 
 const REALM = 'mandate'
@@ -12,15 +12,17 @@ const REALM = 'mandate'
 /** The one place errors become HTTP: RFC 6749 §5.2 JSON bodies and RFC 6750 §3 challenges. */
 export function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
   const oauth = toOAuthError(err)
-  if (oauth.status >= 500 && oauth.status !== 503) request.log.error({ err, reqId: request.id }, 'request failed')
-  else if (oauth.status === 503) request.log.warn({ reqId: request.id, detail: oauth.detail }, 'service unavailable')
-  else if (oauth.detail) request.log.info({ reqId: request.id, code: oauth.code, detail: oauth.detail }, 'request refused')
+  // The request logger already carries reqId. Details never include URLs or bodies, which may hold secrets.
+  if (oauth.status >= 500 && oauth.status !== 503) request.log.error({ err }, 'request failed')
+  else if (oauth.status === 503) request.log.warn({ detail: oauth.detail }, 'service unavailable')
+  else if (oauth.detail) request.log.info({ code: oauth.code, detail: oauth.detail }, 'request refused')
   // Set here too: errors raised before routing (malformed URLs) skip the onRequest hook.
   reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
   reply.code(oauth.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
   if (oauth.status === 503) reply.header('retry-after', '1')
   if (oauth.challenge === 'Basic') reply.header('www-authenticate', `Basic realm="${REALM}"`)
-  if (oauth.challenge === 'Bearer') {
+  if (oauth instanceof CredentialsMissing) reply.header('www-authenticate', `Bearer realm="${REALM}"`)
+  else if (oauth.challenge === 'Bearer') {
     reply.header('www-authenticate', `Bearer realm="${REALM}", error="${oauth.code}", error_description="${headerSafe(oauth.description)}"`)
   }
   return reply.send({ error: oauth.code, error_description: oauth.description })
@@ -42,7 +44,8 @@ function toOAuthError(err: unknown): OAuthError {
   const fe = err as Partial<FastifyError> | null
   if (fe && typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     const description = FRAMEWORK_DESCRIPTIONS[fe.code ?? ''] ?? 'the request is malformed'
-    return new OAuthError('invalid_request', description, fe.statusCode, fe.message)
+    // fe.message can quote the request URL (query string included): log only the code.
+    return new OAuthError('invalid_request', description, fe.statusCode, fe.code)
   }
   return new OAuthError('server_error', 'internal error', 500)
 }

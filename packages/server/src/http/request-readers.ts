@@ -57,7 +57,7 @@ export function readForm(request: FastifyRequest, repeatable: readonly string[] 
 /** The JSON body of a request, or an error saying the body must be JSON. */
 export function readJson(request: FastifyRequest, errorFor: (description: string) => Error = (d) => new InvalidRequest(d)): unknown {
   const body = request.body
-  if (!(body instanceof JsonBody)) throw errorFor('the request body must be application/json')
+  if (!(body instanceof JsonBody)) throw errorFor(body === undefined || body === null ? 'a JSON body is required' : 'the request body must be application/json')
   return body.value
 }
 

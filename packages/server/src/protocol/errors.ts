@@ -89,6 +89,9 @@ export class InvalidToken extends OAuthError {
   }
 }
 
+/** RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code. */
+export class CredentialsMissing extends InvalidToken {}
+
 /** RFC 6750 §3.1: a valid credential of the wrong kind or with too little authority. */
 export class InsufficientScope extends OAuthError {
   constructor(description: string) {

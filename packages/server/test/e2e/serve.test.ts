@@ -107,6 +107,20 @@ describe('mandate serve as an operator runs it', () => {
     socket.destroy()
   })
 
+  test('secrets in malformed URLs and refused credentials never reach the log', async () => {
+    const server = spawnMandate(['serve', '--port', '0', '--data-dir', dir, '--log-level', 'debug'])
+    const issuer = issuerOf(await server.ready)
+    const secret = 'mds_DoNotLogMe0123456789abcdefghijklmnopqrstu'
+    await fetch(`${issuer}/register/%?x=${secret}`)
+    await fetch(`${issuer}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`agt_x:${secret}`).toString('base64')}` }, body: 'grant_type=client_credentials' })
+    await fetch(`${issuer}/admin/roles`, { headers: { authorization: `Bearer ${secret}` } })
+    server.child.kill('SIGTERM')
+    assert.equal(await server.exited, 0)
+    assert.ok(server.stderr().length > 0, 'the server logged something')
+    assert.equal(server.stderr().includes('DoNotLogMe'), false, server.stderr())
+    assert.equal(server.stdout().includes('DoNotLogMe'), false)
+  })
+
   test('bad configuration exits non-zero with one clear line', async () => {
     const cases: [string[], RegExp][] = [
       [['serve', '--port', 'eighty'], /port must be a number/],

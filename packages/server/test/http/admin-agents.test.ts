@@ -28,6 +28,7 @@ for (const engine of await availableEngines()) {
       const agent = await registeredAgent(server, { metadata: { client_name: 'fetch me', scope: 'read' } })
       const got = await admin(server, 'GET', `/agents/${agent.clientId}`)
       assert.equal(got.status, 200)
+      assert.equal(got.headers.get('cache-control'), 'no-store', 'admin answers are never cached')
       assert.equal(got.body.id, agent.clientId)
       assert.equal(got.body.role, agent.role)
       assert.equal(got.body.role_version, 1)
@@ -211,8 +212,10 @@ for (const engine of await availableEngines()) {
           assert.equal(res.status, 401, `${what} on ${method} ${path}: ${res.text}`)
           assert.equal(res.body.error, 'invalid_token', `${what} on ${method} ${path}`)
           const challenge = res.headers.get('www-authenticate') ?? ''
-          assert.match(challenge, /^Bearer /, `${what} on ${method} ${path}`)
-          assert.match(challenge, /error="invalid_token"/, `${what} on ${method} ${path}`)
+          assert.match(challenge, /^Bearer realm="mandate"/, `${what} on ${method} ${path}`)
+          // RFC 6750 §3.1: a request with no authentication at all gets no error code in the challenge.
+          if (what === 'no Authorization') assert.equal(challenge, 'Bearer realm="mandate"', `${what} on ${method} ${path}`)
+          else assert.match(challenge, /error="invalid_token"/, `${what} on ${method} ${path}`)
         }
       }
       assert.equal((await admin(server, 'GET', '/roles/sneaky')).status, 404)

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { requireAdmin } from '../admin-auth.js'
+import { adminNoStore, requireAdmin } from '../admin-auth.js'
 import { readOptionalFields } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { adminAgentRoutes } from './admin-agents.js'
@@ -10,6 +10,7 @@ import { adminRoleRoutes } from './admin-roles.js'
 export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promise<void> {
   await app.register(async (admin) => {
     admin.addHook('preHandler', requireAdmin(s.admins, s.audit))
+    admin.addHook('onSend', adminNoStore)
     adminRoleRoutes(admin, s)
     adminAgentRoutes(admin, s)
     adminAuditRoutes(admin, s)
