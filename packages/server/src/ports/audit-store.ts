@@ -43,6 +43,7 @@ export interface AuditStream {
 
 export interface AuditQuery {
   actor?: string
+  target?: string
   action?: string
   outcome?: AuditOutcome
   since?: number

@@ -84,6 +84,17 @@ for (const engine of await availableEngines()) {
       assert.equal((await events(server, 'outcome=failure')).every((e) => e.outcome === 'failure'), true)
     })
 
+    test('target finds what was done to an agent, actor what it did', async () => {
+      const agent = await registeredAgent(server)
+      await accessToken(server, agent)
+      assert.equal((await admin(server, 'POST', `/agents/${agent.clientId}/suspend`, { reason: 'drill' })).status, 200)
+      const done = await events(server, `target=${agent.clientId}`)
+      assert.deepEqual(new Set(done.map((e) => e.action)), new Set(['agent.registered', 'agent.suspended']))
+      const did = await events(server, `actor=${agent.clientId}`)
+      assert.ok(did.some((e) => e.action === 'token.issued'))
+      assert.ok(did.every((e) => e.actor_id === agent.clientId))
+    })
+
     test('bad audit queries are refused', async () => {
       for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'since=-1', 'since=March%207', 'until=2026-01-01', 'cursor=xyz', 'bogus=1', 'action=a&action=b']) {
         const res = await admin(server, 'GET', `/audit?${q}`)

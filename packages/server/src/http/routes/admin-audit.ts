@@ -8,12 +8,13 @@ import { parseLimit } from './admin-agents.js'
 
 export function adminAuditRoutes(admin: FastifyInstance, s: HttpServices): void {
   admin.get('/audit', async (request) => {
-    const q = readQuery(request, ['actor', 'action', 'outcome', 'since', 'until', 'limit', 'cursor'])
+    const q = readQuery(request, ['actor', 'target', 'action', 'outcome', 'since', 'until', 'limit', 'cursor'])
     const outcome = q.get('outcome')
     if (outcome !== undefined && outcome !== 'success' && outcome !== 'failure') throw new InvalidRequest('outcome must be success or failure')
     const limit = parseLimit(q.get('limit'), 1000)
     const events = await s.auditLog.query({
       actor: q.get('actor'),
+      target: q.get('target'),
       action: q.get('action'),
       outcome: outcome as AuditOutcome | undefined,
       since: parseTime(q.get('since'), 'since'),

@@ -78,6 +78,7 @@ export function sqlAuditStore(db: Kysely<Database>): AuditStore {
     async query(q) {
       let sel = db.selectFrom('audit_events').selectAll().orderBy('ts', 'desc').orderBy('id', 'desc').limit(q.limit)
       if (q.actor !== undefined) sel = sel.where('actor_id', '=', q.actor)
+      if (q.target !== undefined) sel = sel.where('target', '=', q.target)
       if (q.action !== undefined) sel = sel.where('action', '=', q.action)
       if (q.outcome !== undefined) sel = sel.where('outcome', '=', q.outcome)
       if (q.since !== undefined) sel = sel.where('ts', '>=', q.since)

@@ -125,6 +125,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('agents').addColumn('tokens_not_before', 'bigint').execute()
     },
   },
+  '0003_audit_target_index': {
+    // GET /admin/audit?target=… : what happened to one agent, role or token.
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target', 'ts']).execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {
