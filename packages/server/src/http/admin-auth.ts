@@ -25,6 +25,14 @@ export function requireAdmin(admins: AdminCredentials, audit: AuditRecorder) {
       throw sentNothing ? new CredentialsMissing('an admin bearer credential is required') : new InvalidToken('an admin bearer credential is required')
     }
     request.admin = admin
+    // Changes are audited by the services that make them; reads are audited here, so the log also
+    // says who looked at agents, roles and the audit log itself.
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      await audit.record({
+        actorType: 'admin', actorId: admin.id, action: 'admin.read', outcome: 'success', target: request.routeOptions.url ?? null,
+        ip: request.ip, requestId: request.id, details: { params: request.params ?? {} },
+      })
+    }
   }
 }
 
