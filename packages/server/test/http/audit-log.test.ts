@@ -95,6 +95,17 @@ for (const engine of await availableEngines()) {
       assert.ok(did.every((e) => e.actor_id === agent.clientId))
     })
 
+    test('admin reads are audited with the admin, the route and its parameters', async () => {
+      const agent = await registeredAgent(server)
+      assert.equal((await admin(server, 'GET', `/agents/${agent.clientId}`)).status, 200)
+      const reads = await events(server, 'action=admin.read&limit=20')
+      const read = reads.find((e) => (e.details as { params?: { id?: string } }).params?.id === agent.clientId)
+      assert.ok(read, 'the read of the agent is in the log')
+      assert.equal(read.actor_type, 'admin')
+      assert.equal(read.actor_id, 'admin:env')
+      assert.equal(read.target, '/admin/agents/:id')
+    })
+
     test('bad audit queries are refused', async () => {
       for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'since=-1', 'since=March%207', 'until=2026-01-01', 'cursor=xyz', 'bogus=1', 'action=a&action=b']) {
         const res = await admin(server, 'GET', `/audit?${q}`)
