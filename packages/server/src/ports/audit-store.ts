@@ -58,6 +58,8 @@ export interface AuditStore {
   /** Appends events and moves the stream head in one transaction. */
   append(streamId: string, events: AuditEvent[]): Promise<void>
   streams(): Promise<AuditStream[]>
+  /** One stream's head as stored (after a failed append, it may or may not have moved). */
+  stream(streamId: string): Promise<AuditStream | undefined>
   /** Distinct stream ids that have events (to catch events of an unregistered stream). */
   eventStreamIds(): Promise<string[]>
   /** Every event of a stream in seq order, in pages. */

@@ -29,6 +29,7 @@ export class AuditLog implements AuditRecorder {
   private flushing: Promise<void> | null = null
   private headSeq = 0
   private headHash = GENESIS_HASH
+  private headUncertain = false
   private closed = false
 
   private constructor(
@@ -73,6 +74,20 @@ export class AuditLog implements AuditRecorder {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
+    if (this.headUncertain) {
+      // The last append failed, possibly after its commit reached the database (a connection cut
+      // mid-COMMIT). Continue from the head as stored, so no sequence number is used twice.
+      try {
+        const stored = await this.store.stream(this.streamId)
+        if (!stored) throw new Error(`audit stream ${this.streamId} is missing`)
+        this.headSeq = stored.headSeq
+        this.headHash = stored.headHash
+        this.headUncertain = false
+      } catch (err) {
+        for (const p of batch) p.reject(err)
+        return
+      }
+    }
     let seq = this.headSeq
     let prev = this.headHash
     const events: AuditEvent[] = []
@@ -103,7 +118,8 @@ export class AuditLog implements AuditRecorder {
     try {
       await this.store.append(this.streamId, events)
     } catch (err) {
-      // Nothing of the batch was written; the head stays where it was so the chain stays whole.
+      // The batch may or may not have been written; the next batch re-reads the head first.
+      this.headUncertain = true
       for (const p of batch) p.reject(err)
       return
     }

@@ -26,10 +26,12 @@ export async function verifyAuditLog(store: AuditStore): Promise<VerifyResult> {
     if (!known.has(orphan)) return { ok: false, checked, streams: streams.length, first_bad: `${orphan}:1`, problem: 'events belong to a stream that is not registered' }
   }
   for (const stream of streams) {
+    // Walk only up to the head read above: events appended while verify runs are for next time,
+    // not a break. The head is written in the same transaction as the events it points to.
     let expectedSeq = 1
     let prevHash = GENESIS_HASH
-    for (;;) {
-      const page = await store.readStream(stream.id, expectedSeq - 1, PAGE)
+    while (expectedSeq <= stream.headSeq) {
+      const page = (await store.readStream(stream.id, expectedSeq - 1, PAGE)).filter((e) => e.seq <= stream.headSeq)
       for (const e of page) {
         const bad = (problem: string): VerifyResult => ({ ok: false, checked, streams: streams.length, first_bad: e.id, problem })
         if (e.seq !== expectedSeq) return { ok: false, checked, streams: streams.length, first_bad: `${stream.id}:${expectedSeq}`, problem: `event ${expectedSeq} of stream ${stream.id} is missing` }
@@ -40,9 +42,9 @@ export async function verifyAuditLog(store: AuditStore): Promise<VerifyResult> {
         expectedSeq++
         prevHash = hash
       }
-      if (page.length < PAGE) break
+      if (page.length === 0) break
     }
-    if (stream.headSeq !== expectedSeq - 1 || stream.headHash !== prevHash) {
+    if (expectedSeq - 1 !== stream.headSeq || prevHash !== stream.headHash) {
       return { ok: false, checked, streams: streams.length, first_bad: `${stream.id}:${expectedSeq}`, problem: `stream ${stream.id} ends at ${expectedSeq - 1} but its head says ${stream.headSeq}` }
     }
   }

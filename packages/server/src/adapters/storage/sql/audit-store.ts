@@ -67,6 +67,10 @@ export function sqlAuditStore(db: Kysely<Database>): AuditStore {
       const rows = await db.selectFrom('audit_streams').selectAll().orderBy('started_at').execute()
       return rows.map((r) => ({ id: r.id, startedAt: r.started_at, headSeq: r.head_seq, headHash: r.head_hash }))
     },
+    async stream(streamId) {
+      const r = await db.selectFrom('audit_streams').selectAll().where('id', '=', streamId).executeTakeFirst()
+      return r && { id: r.id, startedAt: r.started_at, headSeq: r.head_seq, headHash: r.head_hash }
+    },
     async eventStreamIds() {
       const rows = await db.selectFrom('audit_events').select('stream_id').distinct().execute()
       return rows.map((r) => r.stream_id)

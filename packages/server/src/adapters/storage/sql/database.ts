@@ -48,8 +48,11 @@ function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {
     // bigint columns hold ms timestamps, well inside Number's safe range.
     types: { getTypeParser: (oid: number, format?: 'text' | 'binary') => (oid === PG_INT8 ? Number : pg.types.getTypeParser(oid, format as 'text')) } as pg.CustomTypesConfig,
   })
-  // An idle client that loses its connection emits here; without a listener the process dies.
+  // A client that loses its connection emits 'error': on the pool when idle, on the client itself
+  // when checked out. Without listeners the process dies; with them the query in flight fails
+  // (StorageUnavailable, 503) and the pool replaces the client.
   pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   return { db: new Kysely<Database>({ dialect: mapUnavailable(new PostgresDialect({ pool })) }), engine: 'postgres' }
 }
 

@@ -50,6 +50,43 @@ test('a failed write rejects its batch and leaves the chain whole for the next o
   await database.close()
 })
 
+test('a write that committed but reported failure (a connection cut mid-COMMIT) does not reuse sequence numbers', async () => {
+  const { database, store } = await realStore()
+  let lieOnce = false
+  const ambiguous: AuditStore = {
+    ...store,
+    append: async (id, events) => {
+      await store.append(id, events)
+      if (lieOnce) {
+        lieOnce = false
+        throw new Error('Connection terminated unexpectedly')
+      }
+    },
+  }
+  const log = await AuditLog.open(ambiguous, new ManualClock(1_000))
+  await log.record(entry(1))
+  lieOnce = true
+  await assert.rejects(log.record(entry(2)), /Connection terminated/)
+  const next = await log.record(entry(3))
+  assert.equal(next.seq, 3, 'continues after the event that did reach the database')
+  assert.deepEqual(await verifyAuditLog(store), { ok: true, checked: 3, streams: 1 })
+  await log.close()
+  await database.close()
+})
+
+test('verify while events are being written reports no false break', async () => {
+  const { database, store } = await realStore()
+  const log = await AuditLog.open(store, new ManualClock(1_000))
+  await Promise.all(Array.from({ length: 2500 }, (_, i) => log.record(entry(i))))
+  const writing = Promise.all(Array.from({ length: 1500 }, (_, i) => log.record(entry(i))))
+  const result = await verifyAuditLog(store)
+  await writing
+  assert.equal(result.ok, true, JSON.stringify(result))
+  assert.ok(result.checked >= 2500)
+  await log.close()
+  await database.close()
+})
+
 test('close flushes what is pending and refuses new events', async () => {
   const { database, store } = await realStore()
   const log = await AuditLog.open(store, new ManualClock(1_000))
