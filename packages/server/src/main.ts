@@ -2,7 +2,7 @@ import pino, { type Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/index.js'
 import type { Config } from './config/config.js'
-import { envelope, loadMasterKey, MasterKeyError } from './crypto/envelope.js'
+import { envelope, loadMasterKey } from './crypto/envelope.js'
 import { KeyService } from './crypto/key-service.js'
 import { digestSecret, digestsEqual, newId, newSecret } from './crypto/secrets.js'
 import { AdminCredentials } from './domain/admin/admin-credentials.js'
@@ -54,9 +54,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       alg: 'ES256',
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
     })
-    const { generated } = await keys.start().catch((err: unknown) => {
-      throw err instanceof MasterKeyError ? err : new MasterKeyError(`cannot decrypt the signing keys; is this the master key they were stored under? (${(err as Error).message})`)
-    })
+    const { generated } = await keys.start()
     const audit = await AuditLog.open(storage.audit, clock)
     if (generated) await audit.record({ actorType: 'system', actorId: null, action: 'key.generated', outcome: 'success', target: keys.signer().kid, details: { domain: 'agent-tokens', alg: 'ES256' } })
 

@@ -5,8 +5,9 @@ import { AuditLog } from '../domain/audit/audit-log.js'
 import { openOffline } from './offline.js'
 
 /**
- * `mandate keys rotate`: makes a new signing key the signer, in the database. Running servers
- * pick it up on their next key refresh (within 10 s); the old key stays published meanwhile.
+ * `mandate keys rotate`: promotes the standby key (already published) to signer and publishes a
+ * fresh standby, in the database. Running servers pick the change up on their next key refresh
+ * (within 10 s) and sign with the old key until then; both keys verify throughout.
  */
 export async function keysRotate(argv: string[]): Promise<number> {
   const { config, database, storage } = await openOffline(argv)

@@ -1,7 +1,7 @@
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type CryptoKey, type JWK } from 'jose'
 import type { Clock } from '../ports/clock.js'
 import type { KeyDomain, KeyStore, StoredKey } from '../ports/key-store.js'
-import type { Envelope } from './envelope.js'
+import { MasterKeyError, type Envelope } from './envelope.js'
 
 export type SigningAlg = 'ES256'
 type Key = CryptoKey | Uint8Array
@@ -21,8 +21,13 @@ export interface KeyServiceOptions {
 
 /**
  * The keys of one domain: the private key that signs now, and the public keys that verify
- * tokens still in flight. Loaded from the store at start and on refresh; private keys are
- * decrypted once and kept as non-extractable key objects.
+ * tokens: the signer's, a standby key published ahead of use, and retired keys whose tokens
+ * may still be in flight. Loaded from the store at start and on refresh; the signer's private
+ * key is decrypted once and kept as a non-extractable key object.
+ *
+ * Publish-ahead: a rotation promotes the standby, which every verifier (resource servers
+ * caching the JWKS, other Mandate nodes between refreshes) has already seen, so the first
+ * token it signs verifies everywhere at once.
  */
 export class KeyService {
   private current: ActiveSigner | undefined
@@ -36,11 +41,14 @@ export class KeyService {
     private readonly options: KeyServiceOptions,
   ) {}
 
-  /** Loads the keys, generating the domain's first key if it has none. */
+  /** Loads the keys, generating the domain's first signer and standby if it has none. */
   async start(): Promise<{ generated: boolean }> {
     let generated = false
-    if ((await this.store.list(this.options.domain)).length === 0) {
-      generated = await this.store.insertFirst(await this.newKey())
+    const stored = await this.store.list(this.options.domain)
+    if (stored.length === 0) {
+      generated = await this.store.insertFirst(await this.newKey(), await this.newKey())
+    } else if (!stored.some((k) => k.state === 'next')) {
+      await this.store.ensureStandby(await this.newKey())
     }
     await this.refresh()
     return { generated }
@@ -60,18 +68,26 @@ export class KeyService {
     return this.jwksJson
   }
 
-  /** Makes a fresh key the signer; the old public key stays published for retiredPublishSeconds. */
+  /**
+   * Makes the standby key the signer and publishes a fresh standby; the old signer's public key
+   * stays published for retiredPublishSeconds.
+   */
   async rotate(): Promise<{ kid: string; retiredKid: string | undefined }> {
-    const next = await this.newKey()
-    const { retiredKid } = await this.store.rotate(next, this.clock.now() + this.options.retiredPublishSeconds * 1000)
+    const rotated = await this.store.rotate(await this.newKey(), this.clock.now() + this.options.retiredPublishSeconds * 1000)
+    // A domain that had no standby got the new key as signer directly; give it a standby now.
+    await this.store.ensureStandby(await this.newKey())
     await this.refresh()
-    return { kid: next.kid, retiredKid }
+    return rotated
   }
 
   /** Re-reads the store: picks up rotations made by another node or by the CLI. */
   async refresh(): Promise<void> {
     const now = this.clock.now()
-    const stored = (await this.store.list(this.options.domain)).filter((k) => k.state === 'active' || (k.publishUntil ?? 0) > now)
+    const stateOrder = { active: 0, next: 1, retired: 2 } as const
+    const stored = (await this.store.list(this.options.domain))
+      .filter((k) => k.state !== 'retired' || (k.publishUntil ?? 0) > now)
+      // The signer first: some verifiers try the first key of a set when a token has no kid.
+      .sort((a, b) => stateOrder[a.state] - stateOrder[b.state] || b.createdAt - a.createdAt)
     const verifiers = new Map<string, Key>()
     const published: JWK[] = []
     let current: ActiveSigner | undefined
@@ -80,13 +96,24 @@ export class KeyService {
       verifiers.set(k.kid, this.verifiers.get(k.kid) ?? (await importJWK(jwk, k.alg)))
       published.push(jwk)
       if (k.state === 'active') {
-        const privateKey = this.current?.kid === k.kid ? this.current.key : await importJWK(JSON.parse(await this.sealer.open(k.privateJwe, k.kid)) as JWK, k.alg)
+        const privateKey = this.current?.kid === k.kid ? this.current.key : await this.openPrivateKey(k)
         current = { kid: k.kid, alg: k.alg as SigningAlg, key: privateKey }
       }
     }
     this.verifiers = verifiers
     this.current = current
     this.jwksJson = JSON.stringify({ keys: published })
+  }
+
+  private async openPrivateKey(k: StoredKey): Promise<Key> {
+    let plaintext: string
+    try {
+      plaintext = await this.sealer.open(k.privateJwe, k.kid)
+    } catch (err) {
+      if (err instanceof MasterKeyError) throw err
+      throw new MasterKeyError(`cannot decrypt signing key ${k.kid}; is this the master key it was stored under? (${(err as Error).message})`)
+    }
+    return importJWK(JSON.parse(plaintext) as JWK, k.alg)
   }
 
   private async newKey(): Promise<StoredKey> {
@@ -100,7 +127,7 @@ export class KeyService {
       alg: this.options.alg,
       publicJwk: JSON.stringify(published),
       privateJwe: await this.sealer.seal(JSON.stringify(await exportJWK(privateKey)), kid),
-      state: 'active',
+      state: 'next',
       createdAt: this.clock.now(),
       publishUntil: null,
     }

@@ -9,7 +9,12 @@ export interface StoredKey {
   publicJwk: string
   /** Private JWK, encrypted under the key-encryption key (compact JWE). */
   privateJwe: string
-  state: 'active' | 'retired'
+  /**
+   * `next`: published and trusted for verification, not yet signing (publish-ahead, so that
+   * verifiers have it cached before the first token it signs). `active`: the signer.
+   * `retired`: published until every token it signed has expired.
+   */
+  state: 'next' | 'active' | 'retired'
   createdAt: number
   /** For retired keys: how long the public key stays published (ms epoch). */
   publishUntil: number | null
@@ -18,12 +23,15 @@ export interface StoredKey {
 export interface KeyStore {
   list(domain: KeyDomain): Promise<StoredKey[]>
   /**
-   * Makes `next` the active key of its domain and retires the current one, atomically.
-   * Returns the kid it retired. Concurrent rotations each retire the key active when they run.
+   * In one transaction: retires the active key, promotes the standby key to signer, and stores
+   * `standby` as the new standby. If the domain had no standby, `standby` becomes the signer
+   * directly. Concurrent rotations each retire the key active when they run.
    */
-  rotate(next: StoredKey, retiredPublishUntil: number): Promise<{ retiredKid: string | undefined }>
-  /** Inserts the first key of a domain if the domain still has none; returns whether it did. */
-  insertFirst(key: StoredKey): Promise<boolean>
+  rotate(standby: StoredKey, retiredPublishUntil: number): Promise<{ kid: string; retiredKid: string | undefined }>
+  /** Inserts a first signer and its standby if the domain still has no key; returns whether it did. */
+  insertFirst(active: StoredKey, standby: StoredKey): Promise<boolean>
+  /** Stores `standby` if the domain has no standby key (databases from before publish-ahead). */
+  ensureStandby(standby: StoredKey): Promise<boolean>
   /** Drops retired keys whose publication window has passed. */
   purge(now: number): Promise<number>
 }

@@ -53,17 +53,17 @@ describe('mandate serve as an operator runs it', () => {
     }
     const wrong = await runMandate(['serve', '--port', '0', '--data-dir', dir], { MANDATE_MASTER_KEY: Buffer.alloc(32, 1).toString('base64url') })
     assert.notEqual(wrong.code, 0)
-    assert.match(wrong.stderr, /^mandate: cannot decrypt the signing keys/m)
+    assert.match(wrong.stderr, /^mandate: cannot decrypt signing key \S+; is this the master key it was stored under\?/m)
   })
 
-  test('mandate keys rotate makes a new signer while the old key stays published', async () => {
+  test('mandate keys rotate promotes the standby key while the old key stays published', async () => {
     const rotated = await runMandate(['keys', 'rotate', '--data-dir', dir])
     assert.equal(rotated.code, 0, rotated.stderr)
     const server = spawnMandate(['serve', '--port', '0', '--data-dir', dir])
     const issuer = issuerOf(await server.ready)
     const jwks = (await (await fetch(`${issuer}/jwks`)).json()) as { keys: { kid: string }[] }
-    assert.equal(jwks.keys.length, 2)
-    assert.match(rotated.stdout, new RegExp(`new signing key ${jwks.keys[0]!.kid}`))
+    assert.equal(jwks.keys.length, 3, 'signer, new standby, retired key')
+    assert.match(rotated.stdout, new RegExp(`new signing key ${jwks.keys[0]!.kid}; retired ${jwks.keys[2]!.kid}`))
     server.child.kill('SIGTERM')
     assert.equal(await server.exited, 0)
   })

@@ -17,36 +17,45 @@ for (const engine of await availableEngines()) {
     })
     after(() => server.close())
 
-    test('JWKS publishes one ES256 public key with a kid and no private parts', async () => {
+    test('JWKS publishes the signer first and a standby key, both ES256 with a kid and no private parts', async () => {
       const res = await call<Jwks>(server, 'GET', '/jwks')
       assert.equal(res.status, 200)
-      assert.equal(res.body.keys.length, 1)
-      const [key] = res.body.keys
-      assert.equal(key!.kty, 'EC')
-      assert.equal(key!.crv, 'P-256')
-      assert.equal(key!.alg, 'ES256')
-      assert.equal(key!.use, 'sig')
-      assert.equal(typeof key!.kid, 'string')
-      assert.equal('d' in key!, false)
+      assert.equal(res.body.keys.length, 2)
+      for (const key of res.body.keys) {
+        assert.equal(key.kty, 'EC')
+        assert.equal(key.crv, 'P-256')
+        assert.equal(key.alg, 'ES256')
+        assert.equal(key.use, 'sig')
+        assert.equal(typeof key.kid, 'string')
+        assert.equal('d' in key, false)
+      }
+      const agent = await registeredAgent(server)
+      assert.equal(kidOf(await accessToken(server, agent)), res.body.keys[0]!.kid)
     })
 
-    test('rotation makes a new signer; the old key stays published until its tokens have expired, then leaves', async () => {
+    test('rotation promotes the key published ahead; the old key stays published until its tokens have expired, then leaves', async () => {
       const agent = await registeredAgent(server)
       const oldToken = await accessToken(server, agent)
+      const publishedBefore = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
       const rotated = await admin(server, 'POST', '/keys/rotate')
       assert.equal(rotated.status, 200)
       assert.equal(rotated.body.retired_kid, kidOf(oldToken))
       const newToken = await accessToken(server, agent)
       assert.equal(kidOf(newToken), rotated.body.kid)
+      assert.ok(publishedBefore.includes(kidOf(newToken)), 'the new signer was in the JWKS before it signed anything')
 
-      const both = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
-      assert.deepEqual(new Set(both), new Set([kidOf(oldToken), kidOf(newToken)]))
+      const after = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      assert.equal(after.length, 3, 'signer, new standby, retired key')
+      assert.equal(after[0], kidOf(newToken))
+      assert.ok(after.includes(kidOf(oldToken)))
 
       // Past the longest token lifetime (plus skew), the retired key is no longer published.
       clock.advance((86_400 + 61) * 1000)
       server = await server.restart()
       const remaining = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
-      assert.deepEqual(remaining, [kidOf(newToken)])
+      assert.equal(remaining.length, 2)
+      assert.equal(remaining[0], kidOf(newToken))
+      assert.equal(remaining.includes(kidOf(oldToken)), false)
 
       const events = await admin(server, 'GET', '/audit?action=key.rotated')
       assert.equal((events.body.events as unknown[]).length, 1)

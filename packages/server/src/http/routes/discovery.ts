@@ -9,7 +9,8 @@ export function discoveryRoutes(app: FastifyInstance, s: HttpServices): void {
   app.get('/.well-known/oauth-authorization-server', metadata)
   app.get('/.well-known/openid-configuration', metadata)
   app.get('/jwks', (_req, reply) =>
-    // Short caching: verifiers refetch on an unknown kid, and a rotated key is published ahead of use.
+    // Short caching is safe: the next signer is published ahead of use (see KeyService), and
+    // verifiers refetch on an unknown kid.
     reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json').send(s.keys.jwks()),
   )
 }

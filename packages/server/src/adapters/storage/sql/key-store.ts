@@ -35,33 +35,53 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
       const rows = await db.selectFrom('signing_keys').selectAll().where('domain', '=', domain).orderBy('created_at', 'desc').execute()
       return rows.map(keyFromRow)
     },
-    async rotate(next, retiredPublishUntil) {
-      // A concurrent rotation on another connection can commit its new key between our retire
-      // and our insert; the one-active-key index then refuses ours, and we retire that one instead.
+    async rotate(standby, retiredPublishUntil) {
+      // A concurrent rotation on another connection can commit between our statements; the
+      // one-active and one-standby indexes then refuse ours, and we retry against its result.
       for (let attempt = 1; ; attempt++) {
         try {
           return await db.transaction().execute(async (trx) => {
             const retired = await trx
               .updateTable('signing_keys')
               .set({ state: 'retired', publish_until: retiredPublishUntil })
-              .where('domain', '=', next.domain)
+              .where('domain', '=', standby.domain)
               .where('state', '=', 'active')
               .returning('kid')
               .executeTakeFirst()
-            await trx.insertInto('signing_keys').values(keyToRow(next)).execute()
-            return { retiredKid: retired?.kid }
+            const promoted = await trx
+              .updateTable('signing_keys')
+              .set({ state: 'active' })
+              .where('domain', '=', standby.domain)
+              .where('state', '=', 'next')
+              .returning('kid')
+              .executeTakeFirst()
+            await trx.insertInto('signing_keys').values(keyToRow({ ...standby, state: promoted ? 'next' : 'active' })).execute()
+            return { kid: promoted?.kid ?? standby.kid, retiredKid: retired?.kid }
           })
         } catch (err) {
           if (!isUniqueViolation(err) || attempt >= 5) throw err
         }
       }
     },
-    async insertFirst(key) {
+    async insertFirst(active, standby) {
       try {
         return await db.transaction().execute(async (trx) => {
-          const existing = await trx.selectFrom('signing_keys').select('kid').where('domain', '=', key.domain).executeTakeFirst()
+          const existing = await trx.selectFrom('signing_keys').select('kid').where('domain', '=', active.domain).executeTakeFirst()
           if (existing) return false
-          await trx.insertInto('signing_keys').values(keyToRow(key)).execute()
+          await trx.insertInto('signing_keys').values([keyToRow({ ...active, state: 'active' }), keyToRow({ ...standby, state: 'next' })]).execute()
+          return true
+        })
+      } catch (err) {
+        if (isUniqueViolation(err)) return false
+        throw err
+      }
+    },
+    async ensureStandby(standby) {
+      try {
+        return await db.transaction().execute(async (trx) => {
+          const existing = await trx.selectFrom('signing_keys').select('kid').where('domain', '=', standby.domain).where('state', '=', 'next').executeTakeFirst()
+          if (existing) return false
+          await trx.insertInto('signing_keys').values(keyToRow({ ...standby, state: 'next' })).execute()
           return true
         })
       } catch (err) {

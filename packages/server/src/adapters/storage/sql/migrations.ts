@@ -131,6 +131,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('audit_events_target').on('audit_events').columns(['target', 'ts']).execute()
     },
   },
+  '0004_signing_keys_one_next': {
+    // Publish-ahead rotation: at most one standby key per domain, whatever races between nodes.
+    async up(db: Kysely<unknown>) {
+      await db.schema.createIndex('signing_keys_one_next').on('signing_keys').column('domain').unique().where(sql.ref('state'), '=', sql.lit('next')).execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {
