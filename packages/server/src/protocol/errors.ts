@@ -42,13 +42,16 @@ export class InvalidRequest extends OAuthError {
 }
 
 /**
- * RFC 6749 §5.2: 401 invalid_client. RFC 9110 §15.5.2: every 401 carries a WWW-Authenticate
- * challenge, so it always names Basic (which §5.2 requires when the client used it).
+ * RFC 6749 §5.2: invalid_client. A client that tried the Authorization header, or sent no
+ * credentials, gets 401 with a Basic challenge (§5.2 MUST; RFC 9110 §15.5.2: every 401 carries
+ * one). A client that authenticated in the body (client_secret_post) gets 400 without a
+ * challenge, which §5.2 allows: client libraries then surface the error and its description
+ * instead of an unexplained Basic challenge it never answered.
  * `clientId` is the client_id the caller presented (unverified), so a refusal can be audited against it.
  */
 export class InvalidClient extends OAuthError {
-  constructor(description = 'client authentication failed', detail?: string, readonly clientId?: string) {
-    super('invalid_client', description, 401, detail, 'Basic')
+  constructor(description = 'client authentication failed', detail?: string, readonly clientId?: string, authenticatedInBody = false) {
+    super('invalid_client', description, authenticatedInBody ? 400 : 401, detail, authenticatedInBody ? undefined : 'Basic')
   }
 }
 

@@ -174,6 +174,16 @@ for (const engine of await availableEngines()) {
         assert.deepEqual(await oauthFailure(clientCredentials(d, agent, {}, 'basic')), { status: 401, error: 'invalid_client', challenge: 'basic' })
       })
 
+      test('ClientSecretPost with a wrong secret surfaces invalid_client and its description, not an unexplained Basic challenge', async () => {
+        const d = await discover(server)
+        const agent = await registeredAgent(server, { metadata: { token_endpoint_auth_method: 'client_secret_post' } })
+        const err = await clientCredentials(d, { ...agent, clientSecret: 'mds_wrong' }, {}, 'post').then(() => undefined, (e: unknown) => e)
+        assert.ok(err instanceof oauth.ResponseBodyError, `expected a ResponseBodyError, got ${String(err)}`)
+        assert.equal(err.error, 'invalid_client')
+        assert.equal(err.status, 400)
+        assert.equal(err.error_description, 'client authentication failed')
+      })
+
       test('a Basic header built with RFC 6749 §2.3.1 form-urlencoding is accepted, even with every character percent-encoded', async () => {
         const agent = await registeredAgent(server)
         const pct = (s: string) => [...Buffer.from(s)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')

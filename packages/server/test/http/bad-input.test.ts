@@ -251,7 +251,7 @@ function rowsFor(ep: Endpoint): Row[] {
       { label: 'a 10,000-character single scope token', request: (f) => baseline(ep, f, { body: `grant_type=client_credentials&scope=${ONE_LONG_SCOPE_TOKEN}` }), status: 400, error: 'invalid_scope' },
       { label: 'a 10,000-character resource', request: (f) => baseline(ep, f, { body: `grant_type=client_credentials&resource=https%3A%2F%2Fa.example%2F${'r'.repeat(10_000)}` }), status: 400, error: 'invalid_target' },
       { label: 'a 10,000-character grant_type', request: (f) => baseline(ep, f, { body: `grant_type=${'g'.repeat(10_000)}` }), status: 400, error: 'unsupported_grant_type' },
-      { label: 'a 10,000-character client_id with client_secret_post', request: (f) => baseline(ep, f, { auth: null, body: `grant_type=client_credentials&client_id=${'c'.repeat(10_000)}&client_secret=x` }), status: 401, error: 'invalid_client', challenge: 'Basic' },
+      { label: 'a 10,000-character client_id with client_secret_post', request: (f) => baseline(ep, f, { auth: null, body: `grant_type=client_credentials&client_id=${'c'.repeat(10_000)}&client_secret=x` }), status: 400, error: 'invalid_client' },
     )
   }
 

@@ -149,19 +149,26 @@ for (const engine of await availableEngines()) {
         assert.equal(unknown.headers.get('www-authenticate'), wrong.headers.get('www-authenticate'))
       })
 
-      test('a wrong secret with client_secret_post → 401 invalid_client', async () => {
+      test('a wrong secret with client_secret_post → 400 invalid_client without a challenge (RFC 6749 §5.2)', async () => {
         const post = await registeredAgent(server, { metadata: { token_endpoint_auth_method: 'client_secret_post' } })
         const res = await postToken(server, { headers: { 'content-type': FORM }, body: form({ grant_type: 'client_credentials', client_id: post.clientId, client_secret: 'mds_nope' }) })
-        assertOAuthError(res, 401, 'invalid_client')
+        assertOAuthError(res, 400, 'invalid_client')
+        assert.equal(res.headers.get('www-authenticate'), null)
       })
 
-      test('a client registered for client_secret_basic that uses client_secret_post → 401 invalid_client', async () => {
+      test('a client registered for client_secret_basic that uses client_secret_post → 400 invalid_client naming the method', async () => {
         const res = await postToken(server, {
           headers: { 'content-type': FORM },
           body: form({ grant_type: 'client_credentials', client_id: agent.clientId, client_secret: agent.clientSecret }),
         })
-        assertOAuthError(res, 401, 'invalid_client')
+        assertOAuthError(res, 400, 'invalid_client')
         assert.match(res.body.error_description as string, /client_secret_basic/)
+      })
+
+      test('no client credentials at all → 401 invalid_client with a Basic challenge', async () => {
+        const res = await postToken(server, { headers: { 'content-type': FORM }, body: form({ grant_type: 'client_credentials' }) })
+        assertOAuthError(res, 401, 'invalid_client')
+        assert.match(res.headers.get('www-authenticate') ?? '', /^Basic /)
       })
 
       test('a client registered for client_secret_post that uses Basic → 401 invalid_client with a Basic challenge', async () => {

@@ -32,7 +32,7 @@ export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCh
       if (!presented) throw new InvalidClient('client authentication is required')
       // The presented id, bounded, so refusals can be audited against the client that was tried.
       const tried = presented.clientId.slice(0, MAX_CLIENT_ID)
-      const refuse = (description: string, detail?: string) => new InvalidClient(description, detail, tried)
+      const refuse = (description: string, detail?: string) => new InvalidClient(description, detail, tried, presented.method === 'client_secret_post')
       const agent = presented.clientId.length <= MAX_CLIENT_ID ? await directory.find(presented.clientId) : undefined
       const matches = secrets.equal(secrets.digest(presented.clientSecret), agent?.secretDigest ?? NO_DIGEST)
       if (!agent || !matches) throw refuse('client authentication failed', agent ? 'wrong secret' : 'unknown client')
