@@ -29,7 +29,8 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     genReqId: () => randomUUID(),
     // The whole request must arrive within 30 s: a client dripping its body holds no socket for long.
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    // Our own hook answers requests that arrive while closing, in the same JSON error shape.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
     // Malformed URLs and over-long path segments get the same JSON errors as everything else.
@@ -39,7 +40,16 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   })
   registerBodyParsers(app)
   const methods = routeMethods(app)
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onRequest', async (request, reply) => {
+    // A request on a kept-alive connection during shutdown: refuse it, and close the connection.
+    if (closing) {
+      reply.header('connection', 'close')
+      throw new OAuthError('temporarily_unavailable', 'the server is shutting down; retry on another node or shortly', 503)
+    }
     reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
     // Refuse an oversized body up front, whatever the method (a GET body is otherwise left unread).
     const length = Number(request.headers['content-length'] ?? 0)
