@@ -14,11 +14,13 @@ const URI_FIELDS = ['client_uri', 'logo_uri', 'tos_uri', 'policy_uri'] as const
 
 /**
  * RFC 7591 §2: checks the metadata a client sends. Fields this server uses are validated;
- * unknown fields are ignored, not refused (§2), and are not stored or echoed.
+ * unknown fields are ignored, not refused (§2), and are not stored or echoed. A field sent as
+ * null counts as omitted: many client libraries serialise unset fields that way, and RFC 7592
+ * §2.2 treats an omitted field and a null one alike.
  */
 export function parseClientMetadata(body: unknown): RequestedClient {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidClientMetadata('the request body must be a JSON object of client metadata')
-  const b = body as Record<string, unknown>
+  const b = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== null)) as Record<string, unknown>
   const metadata: Record<string, unknown> = {}
 
   const authMethod = b.token_endpoint_auth_method ?? 'client_secret_basic'

@@ -158,6 +158,22 @@ for (const engine of await availableEngines()) {
       assert.ok(!got.text.includes('favourite_colour'))
     })
 
+    test('optional metadata sent as null is treated as omitted, as client libraries that serialise unset fields send it', async () => {
+      const role = await createRole(server, { scopes: ['a', 'b'] })
+      const iat = await initialAccessToken(server, role)
+      const res = await register(server, iat, {
+        client_name: 'nulls', scope: null, token_endpoint_auth_method: null, grant_types: null, response_types: null,
+        redirect_uris: null, contacts: null, client_uri: null, logo_uri: null, software_id: null, software_version: null,
+      })
+      assert.equal(res.status, 201, res.text)
+      assert.equal(res.body.scope, 'a b')
+      assert.equal(res.body.token_endpoint_auth_method, 'client_secret_basic')
+      assert.deepEqual(res.body.grant_types, ['client_credentials'])
+      for (const k of ['redirect_uris', 'contacts', 'client_uri', 'logo_uri', 'software_id', 'software_version']) assert.ok(!(k in res.body), k)
+      const agent = { clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string }
+      assert.equal((await tokenRequest(server, agent)).status, 200)
+    })
+
     test('registration without an initial access token is refused with 401 invalid_token', async () => {
       const res = await call(server, 'POST', '/register', { headers: { 'content-type': 'application/json' }, body: '{}' })
       assertInvalidToken(res, 'no token')
