@@ -27,6 +27,8 @@ describe('mandate serve as an operator runs it', () => {
     assert.ok(adminToken?.startsWith('mdt_admin_'), 'the generated admin token is printed')
     assert.equal(statSync(join(dir, 'master.key')).mode & 0o777, 0o600)
     assert.ok(statSync(join(dir, 'mandate.db')).isFile())
+    // The database, and the write-ahead log SQLite creates beside it, are the operator's alone.
+    for (const f of ['mandate.db', 'mandate.db-wal']) assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f)
 
     const roles = await fetch(`${issuer}/admin/roles`, { headers: { authorization: `Bearer ${adminToken}` } })
     assert.equal(roles.status, 200)
@@ -85,7 +87,7 @@ describe('mandate serve as an operator runs it', () => {
       setTimeout(() => req.end('&client_secret=wrong'), 400)
     })
     const res = await response
-    assert.equal(res.status, 401)
+    assert.equal(res.status, 400) // invalid_client for a client that authenticated in the body
     assert.equal(JSON.parse(res.body).error, 'invalid_client')
     assert.equal(await server.exited, 0)
     const refused = await rawSql({ engine: 'sqlite', db: join(dir, 'mandate.db') }, `select count(*) as n from audit_events where action = 'token.refused'`)
@@ -129,6 +131,8 @@ describe('mandate serve as an operator runs it', () => {
       [['serve', '--issuer', 'https://auth.example.com/?x=1', '--data-dir', dir], /issuer must not have a query/],
       [['serve', '--db', 'postgres://postgres@127.0.0.1:1/nothing', '--data-dir', dir], /cannot use PostgreSQL at 127\.0\.0\.1:1/],
       [['serve', '--db', 'mysql://localhost/db'], /unsupported database URL scheme/],
+      // The parent of the database file is a regular file (the master key): no directory can be made there.
+      [['serve', '--db', join(dir, 'master.key', 'mandate.db'), '--data-dir', dir], /cannot use SQLite database .*master\.key/],
       [['serve', '--frobnicate'], /Unknown option/],
       [['serve', '--shutdown-grace', 'soon'], /shutdown grace must be a whole number/],
       [['launch'], /unknown command "launch"/],

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import pg from 'pg'
 import { Kysely, Migrator, PostgresDialect } from 'kysely'
@@ -22,7 +22,13 @@ const PG_INT8 = 20
 
 /** Opens SQLite or PostgreSQL, checks the connection and applies pending migrations. */
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
-  const { db, engine } = config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url)
+  let opened: { db: Kysely<Database>; engine: Engine }
+  try {
+    opened = config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url)
+  } catch (err) {
+    throw new DatabaseUnavailable(describeConnectError(config, err))
+  }
+  const { db, engine } = opened
   try {
     await migrate(db)
   } catch (err) {
@@ -33,7 +39,12 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
 }
 
 function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  if (file !== ':memory:') {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    // The database holds credential digests, sealed keys and the audit trail: create it readable
+    // by the operator only. SQLite gives its -wal and -shm files the mode of the database file.
+    closeSync(openSync(file, 'a', 0o600))
+  }
   // The connection lives on a worker thread (see sqlite-worker/), so commits, and their fsync,
   // never block the event loop.
   return { db: new Kysely<Database>({ dialect: mapUnavailable(workerSqliteDialect(file)) }), engine: 'sqlite' }
