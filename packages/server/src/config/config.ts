@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
+import { isIP } from 'node:net'
 
 export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -25,14 +26,19 @@ export interface Config {
   maxTokenTtlSeconds: number
   /** Largest request body accepted, in bytes. */
   bodyLimitBytes: number
-  /** Trust X-Forwarded-For from a proxy in front. Flag --trust-proxy, env MANDATE_TRUST_PROXY. */
-  trustProxy: boolean
+  /**
+   * Which proxies in front may set X-Forwarded-For: false (none, the default), true (every hop),
+   * a hop count, or proxy addresses/CIDRs. Flag --trust-proxy, env MANDATE_TRUST_PROXY.
+   */
+  trustProxy: TrustProxy
   /**
    * On SIGTERM, how long requests in flight may take before their connections are closed.
    * Flag --shutdown-grace, env MANDATE_SHUTDOWN_GRACE_SECONDS. Default 10.
    */
   shutdownGraceSeconds: number
 }
+
+export type TrustProxy = boolean | number | string[]
 
 export class ConfigError extends Error {}
 
@@ -51,7 +57,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         issuer: { type: 'string' },
         'data-dir': { type: 'string' },
         'log-level': { type: 'string' },
-        'trust-proxy': { type: 'boolean' },
+        'trust-proxy': { type: 'string' },
         'shutdown-grace': { type: 'string' },
       },
       strict: true,
@@ -78,7 +84,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
   if (adminToken !== null && adminToken.length < 32) {
     throw new ConfigError('MANDATE_ADMIN_TOKEN must be at least 32 characters')
   }
-  const trustProxy = flags['trust-proxy'] === true || env.MANDATE_TRUST_PROXY === 'true'
+  const trustProxy = parseTrustProxy(pick('trust-proxy', 'MANDATE_TRUST_PROXY') ?? 'false')
   const grace = pick('shutdown-grace', 'MANDATE_SHUTDOWN_GRACE_SECONDS') ?? '10'
   if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
 
@@ -96,6 +102,27 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     trustProxy,
     shutdownGraceSeconds: Number(grace),
   })
+}
+
+// Named ranges the proxy-addr library behind Fastify's trustProxy understands.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+/** `true`, `false`, a hop count, or a comma-separated list of proxy addresses, CIDRs and range names. */
+function parseTrustProxy(raw: string): TrustProxy {
+  const v = raw.trim().toLowerCase()
+  if (v === 'true') return true
+  if (v === 'false') return false
+  if (/^\d{1,2}$/.test(v)) return Number(v)
+  const entries = v.split(',').map((e) => e.trim())
+  for (const e of entries) {
+    const [address, prefix, extra] = e.split('/')
+    const family = isIP(address ?? '')
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32))
+    if (!PROXY_RANGE_NAMES.includes(e) && (family === 0 || !prefixOk || extra !== undefined)) {
+      throw new ConfigError(`trust proxy must be true, false, a hop count, or proxy addresses/CIDRs separated by commas; "${e.slice(0, 64)}" is none of these`)
+    }
+  }
+  return entries
 }
 
 function parsePort(raw: string): number {

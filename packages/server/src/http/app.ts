@@ -11,10 +11,11 @@ import { discoveryRoutes } from './routes/discovery.js'
 import { registerRoutes } from './routes/register.js'
 import { tokenRoutes } from './routes/token.js'
 import type { HttpServices } from './services.js'
+import type { TrustProxy } from '../config/config.js'
 
 export interface HttpOptions {
   bodyLimitBytes: number
-  trustProxy: boolean
+  trustProxy: TrustProxy
   logger: FastifyBaseLogger
 }
 
@@ -25,7 +26,9 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     // Per-request log lines cost throughput on the token path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
-    trustProxy: options.trustProxy,
+    // A hop count means: trust that many proxies nearest to us (what Fastify does with a number,
+    // spelled as the function its types accept).
+    trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     genReqId: () => randomUUID(),
     // The whole request must arrive within 30 s: a client dripping its body holds no socket for long.
     requestTimeout: 30_000,
@@ -78,6 +81,10 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   registerRoutes(app, s)
   await adminRoutes(app, s)
   return app
+}
+
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops
 }
 
 function countHeader(rawHeaders: string[], lowerName: string): number {

@@ -118,6 +118,7 @@ export interface AuditEventJson {
   reason: string | null
   target: string | null
   role: string | null
+  ip: string | null
   details: Record<string, unknown>
 }
 

@@ -33,3 +33,15 @@ test('the issuer loses a trailing slash and must be a plain http(s) URL', () => 
 test('a short MANDATE_ADMIN_TOKEN is refused', () => {
   assert.throws(() => loadConfig([], { MANDATE_ADMIN_TOKEN: 'admin' }), /at least 32/)
 })
+
+test('trust proxy takes true, false, a hop count, or addresses and CIDRs; anything else is refused', () => {
+  assert.equal(loadConfig([], {}).trustProxy, false)
+  assert.equal(loadConfig(['--trust-proxy', 'true'], {}).trustProxy, true)
+  assert.equal(loadConfig([], { MANDATE_TRUST_PROXY: 'false' }).trustProxy, false)
+  assert.equal(loadConfig([], { MANDATE_TRUST_PROXY: '1' }).trustProxy, 1)
+  assert.deepEqual(loadConfig(['--trust-proxy', '10.0.0.0/8, 192.168.1.7,::1,fd00::/8,loopback'], {}).trustProxy, ['10.0.0.0/8', '192.168.1.7', '::1', 'fd00::/8', 'loopback'])
+  for (const bad of ['yes', '10.0.0.0/33', '::/129', '10.0.0.0/8/1', 'proxy.example.com', '10.0.0.1,', '-1', '999']) {
+    assert.throws(() => loadConfig(['--trust-proxy', bad], {}), ConfigError, bad)
+  }
+  assert.throws(() => loadConfig(['--trust-proxy'], {}), ConfigError, 'the flag needs a value')
+})
