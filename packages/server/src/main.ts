@@ -148,10 +148,11 @@ function createLogger(config: Readonly<Config>): Logger {
   )
 }
 
+/** The host as it appears in a URL; a wildcard address is shown as loopback (the issuer is then set explicitly). */
 function urlHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1'
-  if (host === '::') return '[::1]'
-  return host.includes(':') ? `[${host}]` : host
+  if (host === '::' || host === '[::]') return '[::1]'
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host
 }
 
 function defaultIssuer(host: string, port: number): string {

@@ -88,6 +88,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
   const grace = pick('shutdown-grace', 'MANDATE_SHUTDOWN_GRACE_SECONDS') ?? '10'
   if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
 
+  // Refuse rather than guess: every token's iss and every metadata URL would name 0.0.0.0,
+  // which no client can reach or validate.
+  if (issuerRaw === undefined && isWildcardHost(host)) {
+    throw new ConfigError(`host ${host} listens on every interface; set --issuer (MANDATE_ISSUER) to the URL clients reach this server at`)
+  }
+
   return Object.freeze({
     host,
     port,
@@ -123,6 +129,13 @@ function parseTrustProxy(raw: string): TrustProxy {
     }
   }
   return entries
+}
+
+function isWildcardHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, '$1')
+  if (isIP(bare) === 4) return bare === '0.0.0.0'
+  if (isIP(bare) === 6) return new URL(`http://[${bare}]/`).hostname === '[::]'
+  return false
 }
 
 function parsePort(raw: string): number {

@@ -13,7 +13,7 @@ test('defaults serve 127.0.0.1:8080 on ./data/mandate.db', () => {
 })
 
 test('flags win over MANDATE_* variables', () => {
-  const c = loadConfig(['--port', '9000', '--db', ':memory:'], { MANDATE_PORT: '7000', MANDATE_HOST: '0.0.0.0', MANDATE_DB: 'postgres://x@h/db' })
+  const c = loadConfig(['--port', '9000', '--db', ':memory:'], { MANDATE_PORT: '7000', MANDATE_HOST: '0.0.0.0', MANDATE_ISSUER: 'https://auth.example.com', MANDATE_DB: 'postgres://x@h/db' })
   assert.equal(c.port, 9000)
   assert.equal(c.host, '0.0.0.0')
   assert.deepEqual(c.db, { kind: 'sqlite', file: ':memory:' })
@@ -44,4 +44,12 @@ test('trust proxy takes true, false, a hop count, or addresses and CIDRs; anythi
     assert.throws(() => loadConfig(['--trust-proxy', bad], {}), ConfigError, bad)
   }
   assert.throws(() => loadConfig(['--trust-proxy'], {}), ConfigError, 'the flag needs a value')
+})
+
+test('listening on every interface needs an explicit issuer: none could be guessed that clients reach', () => {
+  for (const host of ['0.0.0.0', '::', '[::]', '0:0:0:0:0:0:0:0']) {
+    assert.throws(() => loadConfig(['--host', host], {}), /set --issuer/, host)
+    assert.equal(loadConfig(['--host', host, '--issuer', 'https://auth.example.com'], {}).host, host)
+  }
+  assert.equal(loadConfig(['--host', '::1'], {}).issuer, null)
 })
