@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely'
 import type { KeyDomain, KeyStore, StoredKey } from '../../../ports/key-store.js'
 import type { Database, SigningKeysTable } from './schema.js'
-import { isUniqueViolation } from './sql-errors.js'
+import { isRetryableConflict, isUniqueViolation } from './sql-errors.js'
 
 function keyFromRow(r: Selectable<SigningKeysTable>): StoredKey {
   return {
@@ -36,8 +36,9 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
       return rows.map(keyFromRow)
     },
     async rotate(standby, retiredPublishUntil) {
-      // A concurrent rotation on another connection can commit between our statements; the
-      // one-active and one-standby indexes then refuse ours, and we retry against its result.
+      // A concurrent rotation on another connection can commit between our statements (the
+      // one-active and one-standby indexes then refuse ours) or lock the same two rows in the
+      // other order (PostgreSQL reports a deadlock); either way we retry against its result.
       for (let attempt = 1; ; attempt++) {
         try {
           return await db.transaction().execute(async (trx) => {
@@ -59,7 +60,7 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
             return { kid: promoted?.kid ?? standby.kid, retiredKid: retired?.kid }
           })
         } catch (err) {
-          if (!isUniqueViolation(err) || attempt >= 5) throw err
+          if (!(isUniqueViolation(err) || isRetryableConflict(err)) || attempt >= 8) throw err
         }
       }
     },
