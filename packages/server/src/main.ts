@@ -4,7 +4,8 @@ import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/in
 import type { Config } from './config/config.js'
 import { envelope, loadMasterKey } from './crypto/envelope.js'
 import { KeyService } from './crypto/key-service.js'
-import { digestSecret, digestsEqual, newId, newSecret } from './crypto/secrets.js'
+import { refreshTokenMint } from './crypto/refresh-tokens.js'
+import { digestSecret, digestsEqual, newId, newSecret, newSortableId } from './crypto/secrets.js'
 import { AdminCredentials } from './domain/admin/admin-credentials.js'
 import { AgentDirectory } from './domain/agents/agent-directory.js'
 import { AgentService } from './domain/agents/agent-service.js'
@@ -12,14 +13,20 @@ import { RegistrationService } from './domain/agents/registration-service.js'
 import { RoleService } from './domain/agents/role-service.js'
 import { AuditLog } from './domain/audit/audit-log.js'
 import { verifyAuditLog } from './domain/audit/verify.js'
+import { RevocationBroadcaster } from './domain/revocations/revocation-broadcaster.js'
+import { SessionService } from './domain/sessions/session-service.js'
+import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
+import { httpProber } from './adapters/health-check/http-prober.js'
 import { buildHttpApp } from './http/app.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import { accessTokens } from './protocol/access-token.js'
 import { clientAuthenticator } from './protocol/client-auth/authenticate.js'
 import { clientCredentialsGrant } from './protocol/grants/client-credentials.js'
 import { grantTable } from './protocol/grants/index.js'
+import { refreshTokenGrant } from './protocol/grants/refresh-token.js'
 import { introspection } from './protocol/introspection.js'
 import { revocation } from './protocol/revocation.js'
+import { sessionStart } from './protocol/session-endpoint.js'
 import { tokenEndpoint } from './protocol/token-endpoint.js'
 
 export interface MandateDeps {
@@ -33,6 +40,8 @@ export interface Mandate {
   issuer(): string
   /** Set on the first start of an empty database without MANDATE_ADMIN_TOKEN: show it once. */
   generatedAdminToken: string | undefined
+  /** Session upkeep, run in the background; tests on a simulated clock call it directly. */
+  sessionUpkeep: Pick<SessionUpkeep, 'sweep' | 'probe'>
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>
   /** Stops accepting, finishes in-flight requests, flushes the audit log, closes the database. */
@@ -60,7 +69,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
 
     let issuer = config.issuer ?? defaultIssuer(config.host, config.port)
     const directory = new AgentDirectory(storage.agents, storage.roles, clock)
-    const agents = new AgentService(storage.agents, directory, audit, clock)
+    const agents = new AgentService(storage.agents, directory, audit, clock, config.maxTokenTtlSeconds)
     const roles = new RoleService(storage.roles, storage.registrations, secrets, audit, clock, config.maxTokenTtlSeconds, directory)
     const registration = new RegistrationService(storage.registrations, storage.agents, storage.roles, agents, directory, secrets, audit, clock)
     const admins = new AdminCredentials(storage.adminCredentials, secrets, clock, config.adminToken)
@@ -69,7 +78,18 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
 
     const tokens = accessTokens(keys, () => issuer)
     const clients = clientAuthenticator(directory, { digest: digestSecret, equal: digestsEqual }, clock)
-    const grants = grantTable([clientCredentialsGrant({ tokens, clock })])
+    const roleOf = (name: string) => directory.role(name)
+    const sessions = new SessionService({
+      repo: storage.sessions, mint: refreshTokenMint(kek), audit, clock, roleOf,
+      newId: (now) => newSortableId('ses_', now),
+      retireAgent: (id, reason, ctx) => agents.retire(id, reason, ctx),
+      maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+    })
+    // A suspended or retired agent's sessions end with it.
+    agents.onDeactivated((agent, ctx) => sessions.endForAgent(agent, ctx))
+    const sessionUpkeep = new SessionUpkeep({ repo: storage.sessions, sessions, prober: httpProber(), roleOf, clock })
+    const broadcaster = new RevocationBroadcaster(storage.revocationFeed, 250, (err) => logger.warn({ err }, 'revocation feed poll failed'))
+    const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])
 
     const app = await buildHttpApp(
       {
@@ -77,25 +97,31 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         keys,
         clients,
         token: tokenEndpoint({ grants, clients, audit }),
-        introspect: introspection({ verifier: tokens, directory, revocations: storage.revocations, clock }),
-        revoke: revocation({ verifier: tokens, revocations: storage.revocations, audit, clock }),
+        introspect: introspection({ verifier: tokens, directory, revocations: storage.revocations, sessions, clock }),
+        revoke: revocation({ verifier: tokens, revocations: storage.revocations, sessions, audit, clock }),
         registration,
         roles,
         agents,
         admins,
         audit,
         auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },
+        sessions,
+        startSession: sessionStart({ sessions, tokens, clock }),
+        revocationFeed: storage.revocationFeed,
+        revocations: broadcaster,
+        clock,
       },
       { bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, logger },
     )
 
-    const timers = startBackgroundWork({ keys, storage, agents, clock, logger })
+    const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, clock, logger })
     let closed = false
     return {
       app,
       engine: database.engine,
       issuer: () => issuer,
       generatedAdminToken,
+      sessionUpkeep,
       async listen() {
         await app.listen({ host: config.host, port: config.port })
         const address = app.server.address()
@@ -112,6 +138,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceSeconds * 1000)
         await app.close()
         clearTimeout(force)
+        await broadcaster.close()
         await audit.close()
         await database.close()
       },
@@ -123,18 +150,30 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
 }
 
 /** Periodic upkeep: pick up key rotations made elsewhere, forget what no longer matters. */
-function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; agents: AgentService; clock: Clock; logger: Logger }) {
+function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; agents: AgentService; sessionUpkeep: SessionUpkeep; clock: Clock; logger: Logger }) {
   const every = (ms: number, work: () => Promise<unknown>) => {
-    const t = setInterval(() => work().catch((err: unknown) => d.logger.warn({ err }, 'background task failed')), ms)
+    let running = false
+    const t = setInterval(() => {
+      // A run that outlasts its interval (a slow database) is not overlapped by the next one.
+      if (running) return
+      running = true
+      work()
+        .catch((err: unknown) => d.logger.warn({ err }, 'background task failed'))
+        .finally(() => (running = false))
+    }, ms)
     t.unref()
     return t
   }
   return [
     every(10_000, () => d.keys.refresh()),
     every(60_000, () => d.agents.reapExpired()),
+    // Often, so a session that stopped heartbeating loses access within its grace plus half a second.
+    every(500, () => d.sessionUpkeep.sweep()),
+    every(1000, () => d.sessionUpkeep.probe()),
     every(3_600_000, async () => {
       const now = d.clock.now()
       await d.storage.revocations.purgeExpired(now)
+      await d.storage.revocationFeed.purge(now)
       await d.storage.keys.purge(now)
     }),
   ]

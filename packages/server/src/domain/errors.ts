@@ -58,3 +58,24 @@ export class RoleFull extends DomainError {
     super(`role ${role} has reached its max_agents`)
   }
 }
+
+/** No session of that id belongs to the caller (another agent's session is reported the same way). */
+export class SessionNotFound extends DomainError {
+  constructor(readonly sessionId: string) {
+    super(`session ${sessionId} does not exist`)
+  }
+}
+
+/** The session has ended; nothing more can be done with it. */
+export class SessionEnded extends DomainError {
+  constructor(readonly sessionId: string, readonly state: string, readonly reason: string | null) {
+    super(`session ${sessionId} has ended (${state}${reason ? `: ${reason}` : ''})`)
+  }
+}
+
+/** A refresh token that renews nothing: unknown, of an ended session, or a reused copy. */
+export class RefreshRefused extends DomainError {
+  constructor(message: string, readonly why: 'unknown' | 'ended' | 'reused') {
+    super(message)
+  }
+}

@@ -9,6 +9,8 @@ import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
 import { discoveryRoutes } from './routes/discovery.js'
 import { registerRoutes } from './routes/register.js'
+import { revocationRoutes } from './routes/revocations.js'
+import { sessionRoutes } from './routes/sessions.js'
 import { tokenRoutes } from './routes/token.js'
 import type { HttpServices } from './services.js'
 import type { TrustProxy } from '../config/config.js'
@@ -79,6 +81,8 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   discoveryRoutes(app, s)
   tokenRoutes(app, s)
   registerRoutes(app, s)
+  sessionRoutes(app, s)
+  revocationRoutes(app, s)
   await adminRoutes(app, s)
   return app
 }

@@ -12,6 +12,8 @@ export function roleJson(r: Role) {
     lifecycle: r.lifecycle,
     agent_ttl_seconds: r.agentTtlSeconds,
     can_introspect: r.canIntrospect,
+    max_session_seconds: r.maxSessionSeconds,
+    health_check_hosts: r.healthCheckHosts,
     version: r.version,
     live_agents: r.liveAgents,
     created_at: iso(r.createdAt),

@@ -6,6 +6,11 @@ import type { AuditRecorder } from '../domain/audit/audit-log.js'
 import type { VerifyResult } from '../domain/audit/verify.js'
 import type { ActionContext } from '../domain/context.js'
 import type { KeyService } from '../crypto/key-service.js'
+import type { RevocationBroadcaster } from '../domain/revocations/revocation-broadcaster.js'
+import type { SessionService } from '../domain/sessions/session-service.js'
+import type { Clock } from '../ports/clock.js'
+import type { RevocationFeed } from '../ports/revocation-feed.js'
+import type { sessionStart } from '../protocol/session-endpoint.js'
 import type { AuditEvent, AuditQuery } from '../ports/audit-store.js'
 import type { AuthenticatedClient, ClientAuthenticator } from '../protocol/client-auth/authenticate.js'
 import type { TokenEndpointInput } from '../protocol/token-endpoint.js'
@@ -26,4 +31,9 @@ export interface HttpServices {
   admins: AdminCredentials
   audit: AuditRecorder
   auditLog: { query(q: AuditQuery): Promise<AuditEvent[]>; verify(): Promise<VerifyResult> }
+  sessions: Pick<SessionService, 'getOwn' | 'heartbeat' | 'complete' | 'get' | 'list' | 'terminate'>
+  startSession: ReturnType<typeof sessionStart>
+  revocationFeed: RevocationFeed
+  revocations: Pick<RevocationBroadcaster, 'subscribe'>
+  clock: Clock
 }

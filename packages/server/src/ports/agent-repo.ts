@@ -40,9 +40,11 @@ export interface AgentRepo {
   /**
    * Moves an agent between statuses. `from` lists the statuses the change is allowed from;
    * retiring also frees its slot in the role's max_agents. Returns the agent after the change,
-   * or undefined when it does not exist or was not in one of the `from` statuses.
+   * or undefined when it does not exist or was not in one of the `from` statuses. Suspending or
+   * retiring publishes the agent on the revocation feed, in the same transaction, as mattering
+   * until `revokeUntil` (when every token issued before the change has expired).
    */
-  setStatus(id: string, from: AgentStatus[], to: AgentStatus, reason: string | null, now: number): Promise<Agent | undefined>
+  setStatus(id: string, from: AgentStatus[], to: AgentStatus, reason: string | null, now: number, revokeUntil: number): Promise<Agent | undefined>
   /**
    * Retires up to `limit` live agents whose credentials expired before `now`, freeing their
    * slots under max_agents in the same transaction. Returns the agents it retired.

@@ -9,6 +9,10 @@ export interface Role {
   lifecycle: Lifecycle
   agentTtlSeconds: number | null
   canIntrospect: boolean
+  /** The ceiling no session of this role's agents exceeds. */
+  maxSessionSeconds: number
+  /** Hosts a session's health check may probe: exact names or IP literals, or `*.suffix` wildcards. */
+  healthCheckHosts: string[]
   version: number
   /** Agents that are active or suspended (not retired) under this role. */
   liveAgents: number

@@ -18,6 +18,8 @@ export interface AccessTokenClaims extends JWTPayload {
   jti: string
   actor_type: 'agent'
   role: string
+  /** The session the token was issued for, if any. */
+  sid?: string
 }
 
 export interface IssuedAccessToken {
@@ -27,7 +29,15 @@ export interface IssuedAccessToken {
 }
 
 export interface AccessTokenIssuer {
-  issue(input: { agent: Agent; role: Role; scope: string[]; audience: string[] | undefined; now: number }): Promise<IssuedAccessToken>
+  issue(input: {
+    agent: Agent
+    role: Role
+    scope: string[]
+    audience: string[] | undefined
+    now: number
+    /** A session's token carries its id and never outlives it. */
+    session?: { id: string; maxExpiresAt: number }
+  }): Promise<IssuedAccessToken>
 }
 
 export interface AccessTokenVerifier {
@@ -40,10 +50,15 @@ const encoder = new TextEncoder()
 /** Signs and verifies agent access tokens with the agent-tokens key domain. */
 export function accessTokens(keys: KeyService, issuer: () => string): AccessTokenIssuer & AccessTokenVerifier {
   return {
-    async issue({ agent, role, scope, audience, now }) {
+    async issue({ agent, role, scope, audience, now, session }) {
       const iat = Math.floor(now / 1000)
-      // A token never outlives the credentials it was issued on (ephemeral agents' secrets expire).
-      const exp = Math.min(iat + role.tokenTtlSeconds, agent.secretExpiresAt === null ? Infinity : Math.floor(agent.secretExpiresAt / 1000))
+      // A token never outlives the credentials it was issued on (ephemeral agents' secrets expire),
+      // nor the session it was issued for.
+      const exp = Math.min(
+        iat + role.tokenTtlSeconds,
+        agent.secretExpiresAt === null ? Infinity : Math.floor(agent.secretExpiresAt / 1000),
+        session === undefined ? Infinity : Math.floor(session.maxExpiresAt / 1000),
+      )
       const claims: AccessTokenClaims = {
         iss: issuer(),
         sub: agent.id,
@@ -57,6 +72,7 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
         jti: randomUUID(),
         actor_type: 'agent',
         role: role.name,
+        ...(session === undefined ? {} : { sid: session.id }),
       }
       const signer = keys.signer()
       // The claims are built and validated above, so the JWS is signed directly: SignJWT would

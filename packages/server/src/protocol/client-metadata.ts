@@ -6,7 +6,9 @@ import { redirectUriProblem } from './redirect-uri.js'
 import { parseScope } from './scopes.js'
 
 const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post']
-const GRANT_TYPES = ['client_credentials']
+const GRANT_TYPES = ['client_credentials', 'refresh_token']
+// refresh_token renews a task-bound session's access tokens (POST /sessions).
+const DEFAULT_GRANT_TYPES = ['client_credentials', 'refresh_token']
 const MAX_TEXT = 300
 const MAX_LIST = 20
 const TEXT_FIELDS = ['client_name', 'software_id', 'software_version'] as const
@@ -27,12 +29,12 @@ export function parseClientMetadata(body: unknown): RequestedClient {
   if (typeof authMethod !== 'string' || !AUTH_METHODS.includes(authMethod as TokenEndpointAuthMethod)) {
     throw new InvalidClientMetadata(`token_endpoint_auth_method must be one of ${AUTH_METHODS.join(', ')}`)
   }
-  const grantTypes = stringList(b, 'grant_types') ?? ['client_credentials']
+  const grantTypes = stringList(b, 'grant_types') ?? DEFAULT_GRANT_TYPES
   const unsupported = grantTypes.find((g) => !GRANT_TYPES.includes(g))
   if (unsupported !== undefined || grantTypes.length === 0) throw new InvalidClientMetadata(`grant_types may only contain ${GRANT_TYPES.join(', ')}`)
   // RFC 7591 §2.1: response types must match the grant types; without authorization_code there are none.
   const responseTypes = stringList(b, 'response_types')
-  if (responseTypes !== undefined && responseTypes.length > 0) throw new InvalidClientMetadata('response_types must be empty: only the client_credentials grant is available')
+  if (responseTypes !== undefined && responseTypes.length > 0) throw new InvalidClientMetadata('response_types must be empty: only the client_credentials and refresh_token grants are available')
 
   const redirectUris = stringList(b, 'redirect_uris')
   if (redirectUris !== undefined) {

@@ -7,9 +7,13 @@ export function serverMetadata(issuer: string): Record<string, unknown> {
     registration_endpoint: `${issuer}/register`,
     introspection_endpoint: `${issuer}/introspect`,
     revocation_endpoint: `${issuer}/revoke`,
+    // Extension members (RFC 8414 §2 allows them): task-bound sessions and the revocation feed.
+    mandate_sessions_endpoint: `${issuer}/sessions`,
+    mandate_revocations_endpoint: `${issuer}/revocations`,
+    mandate_revocations_stream_endpoint: `${issuer}/revocations/stream`,
     // scopes_supported is left out: scopes are defined per role, and an empty list would say "none".
     response_types_supported: [],
-    grant_types_supported: ['client_credentials'],
+    grant_types_supported: ['client_credentials', 'refresh_token'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],

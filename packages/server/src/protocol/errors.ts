@@ -15,6 +15,7 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'not_found'
   | 'conflict'
+  | 'session_ended'
   | 'rate_limited'
   | 'temporarily_unavailable'
   | 'server_error'

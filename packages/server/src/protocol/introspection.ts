@@ -1,4 +1,5 @@
 import { isAgentUsable, type AgentDirectory } from '../domain/agents/agent-directory.js'
+import type { SessionService } from '../domain/sessions/session-service.js'
 import type { Clock } from '../ports/clock.js'
 import type { RevocationRepo } from '../ports/revocation-repo.js'
 import type { AccessTokenVerifier } from './access-token.js'
@@ -14,7 +15,7 @@ const INACTIVE: IntrospectionResponse = { active: false }
  * revoked, and its agent is still active. An agent sees its own tokens; a role with
  * can_introspect (a resource server) sees any. Everything else is just inactive (§2.2).
  */
-export function introspection(deps: { verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: RevocationRepo; clock: Clock }) {
+export function introspection(deps: { verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: RevocationRepo; sessions: Pick<SessionService, 'live'>; clock: Clock }) {
   return async function introspect(caller: AuthenticatedClient, params: ReadonlyMap<string, string>): Promise<IntrospectionResponse> {
     const token = params.get('token')
     if (token === undefined) throw new InvalidRequest('token is required') // RFC 7662 §2.1
@@ -28,6 +29,9 @@ export function introspection(deps: { verifier: AccessTokenVerifier; directory: 
     // seconds, so a token from the suspension's own second counts as issued before it.
     if (agent.tokensNotBefore !== null && claims.iat * 1000 <= agent.tokensNotBefore) return INACTIVE
     if (await deps.revocations.isRevoked(claims.jti)) return INACTIVE
+    // A session's token dies with the session, whatever its exp says.
+    const session = claims.sid === undefined ? undefined : await deps.sessions.live(claims.sid, now)
+    if (claims.sid !== undefined && !session) return INACTIVE
     return {
       active: true,
       token_type: 'Bearer',
@@ -41,6 +45,7 @@ export function introspection(deps: { verifier: AccessTokenVerifier; directory: 
       jti: claims.jti,
       actor_type: claims.actor_type,
       role: claims.role,
+      ...(session ? { sid: session.id, session: { id: session.id, task: session.task, label: session.label, state: session.state } } : {}),
     }
   }
 }

@@ -11,7 +11,7 @@ const NOW = Date.UTC(2026, 11, 1)
 let n = 0
 
 function role(name: string, maxAgents: number | null): Role {
-  return { name, scopes: ['read'], tokenTtlSeconds: 300, maxAgents, lifecycle: 'persistent', agentTtlSeconds: null, canIntrospect: false, version: 1, liveAgents: 0, createdAt: NOW, updatedAt: NOW }
+  return { name, scopes: ['read'], tokenTtlSeconds: 300, maxAgents, lifecycle: 'persistent', agentTtlSeconds: null, canIntrospect: false, maxSessionSeconds: 604_800, healthCheckHosts: [], version: 1, liveAgents: 0, createdAt: NOW, updatedAt: NOW }
 }
 
 function agentFor(r: Role, iat: InitialAccessToken): Agent {
@@ -82,7 +82,7 @@ for (const engine of await availableEngines()) {
       const first = await storage.registrations.register(digest, NOW, agentFor)
       assert.equal(first.status, 'ok')
       const id = first.status === 'ok' ? first.agent.id : ''
-      const retired = await Promise.all([1, 2, 3].map(() => storage.agents.setStatus(id, ['active', 'suspended'], 'retired', 'test', NOW)))
+      const retired = await Promise.all([1, 2, 3].map(() => storage.agents.setStatus(id, ['active', 'suspended'], 'retired', 'test', NOW, NOW + 300_000)))
       assert.equal(retired.filter(Boolean).length, 1)
       assert.equal((await storage.roles.get(name))!.liveAgents, 0)
       assert.equal((await storage.registrations.register(digest, NOW, agentFor)).status, 'ok')

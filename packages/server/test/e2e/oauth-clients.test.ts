@@ -70,7 +70,7 @@ for (const engine of await availableEngines()) {
         assert.equal(as.registration_endpoint, `${server.issuer}/register`)
         assert.equal(as.introspection_endpoint, `${server.issuer}/introspect`)
         assert.equal(as.revocation_endpoint, `${server.issuer}/revoke`)
-        assert.deepEqual(as.grant_types_supported, ['client_credentials'])
+        assert.deepEqual(as.grant_types_supported, ['client_credentials', 'refresh_token'])
         assert.deepEqual(as.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
         assert.deepEqual(as.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
         assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])

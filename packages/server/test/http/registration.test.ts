@@ -47,7 +47,7 @@ for (const engine of await availableEngines()) {
       assert.equal(b.scope, 'loans:read')
       assert.equal(b.client_name, 'loan bot')
       assert.equal(b.token_endpoint_auth_method, 'client_secret_basic')
-      assert.deepEqual(b.grant_types, ['client_credentials'])
+      assert.deepEqual(b.grant_types, ['client_credentials', 'refresh_token'])
 
       const agent = { clientId: b.client_id as string, clientSecret: b.client_secret as string }
       const token = await tokenRequest(server, agent)
@@ -168,7 +168,7 @@ for (const engine of await availableEngines()) {
       assert.equal(res.status, 201, res.text)
       assert.equal(res.body.scope, 'a b')
       assert.equal(res.body.token_endpoint_auth_method, 'client_secret_basic')
-      assert.deepEqual(res.body.grant_types, ['client_credentials'])
+      assert.deepEqual(res.body.grant_types, ['client_credentials', 'refresh_token'])
       for (const k of ['redirect_uris', 'contacts', 'client_uri', 'logo_uri', 'software_id', 'software_version']) assert.ok(!(k in res.body), k)
       const agent = { clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string }
       assert.equal((await tokenRequest(server, agent)).status, 200)

@@ -7,14 +7,26 @@ import type { AgentDirectory } from './agent-directory.js'
 
 const MAX_REASON = 500
 
+/** Told when an agent stops being allowed to act (suspended or retired), after the change is stored. */
+export type AgentDeactivated = (agent: Agent, ctx: ActionContext) => Promise<void>
+
 /** Suspends, resumes and retires agents, each change audited and visible at once on this node. */
 export class AgentService {
+  private readonly deactivationListeners: AgentDeactivated[] = []
+
   constructor(
     private readonly repo: AgentRepo,
     private readonly directory: AgentDirectory,
     private readonly audit: AuditRecorder,
     private readonly clock: Clock,
+    /** The longest an access token lives: how long a suspension matters to resource servers. */
+    private readonly maxTokenTtlSeconds: number,
   ) {}
+
+  /** Sessions end when their agent is suspended or retired; they subscribe here. */
+  onDeactivated(listener: AgentDeactivated): void {
+    this.deactivationListeners.push(listener)
+  }
 
   list(filter: AgentFilter): Promise<Agent[]> {
     return this.repo.list(filter)
@@ -49,7 +61,8 @@ export class AgentService {
   }
 
   private async change(id: string, from: AgentStatus[], to: AgentStatus, action: string, reason: string | null, ctx: ActionContext): Promise<Agent> {
-    const agent = await this.repo.setStatus(id, from, to, reason, this.clock.now())
+    const now = this.clock.now()
+    const agent = await this.repo.setStatus(id, from, to, reason, now, now + this.maxTokenTtlSeconds * 1000)
     this.directory.invalidate(id)
     if (!agent) {
       const current = await this.repo.get(id)
@@ -57,6 +70,7 @@ export class AgentService {
       throw new InvalidStatusChange(`agent ${id} is ${current.status}; it cannot become ${to}`)
     }
     await this.audit.record({ ...auditActor(ctx), action, outcome: 'success', reason, target: id, role: agent.role })
+    if (to !== 'active') for (const listener of this.deactivationListeners) await listener(agent, ctx)
     return agent
   }
 }

@@ -12,7 +12,11 @@ export interface RoleInput {
   settings: RoleSettings
 }
 
-const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect'])
+export const DEFAULT_MAX_SESSION_SECONDS = 7 * 86_400
+const MAX_SESSION_CEILING_SECONDS = 366 * 86_400
+const MAX_HEALTH_CHECK_HOSTS = 50
+
+const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect', 'max_session_seconds', 'health_check_hosts'])
 
 /**
  * Validates the JSON body of POST /admin/roles (or PUT, where the name comes from the path).
@@ -44,6 +48,8 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
   if (agentTtl !== undefined && lifecycle !== 'ephemeral') throw new ValidationFailed('agent_ttl_seconds', 'agent_ttl_seconds applies only to roles with lifecycle "ephemeral"')
   const canIntrospect = b.can_introspect ?? false
   if (typeof canIntrospect !== 'boolean') throw new ValidationFailed('can_introspect', 'can_introspect must be true or false')
+  const maxSessionSeconds = optionalInt(b, 'max_session_seconds', 60, MAX_SESSION_CEILING_SECONDS) ?? DEFAULT_MAX_SESSION_SECONDS
+  const healthCheckHosts = parseHealthCheckHosts(b.health_check_hosts)
 
   return {
     name,
@@ -54,8 +60,48 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
       lifecycle: lifecycle as Lifecycle,
       agentTtlSeconds: agentTtl ?? (lifecycle === 'ephemeral' ? DEFAULT_EPHEMERAL_AGENT_TTL_SECONDS : null),
       canIntrospect,
+      maxSessionSeconds,
+      healthCheckHosts,
     },
   }
+}
+
+/**
+ * Each entry is a host name or IP literal matched exactly, or `*.example.com` for any host under
+ * example.com. Only an exact entry lets a probe reach a private address (see health-check-target.ts).
+ */
+function parseHealthCheckHosts(v: unknown): string[] {
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v) || v.length > MAX_HEALTH_CHECK_HOSTS) throw new ValidationFailed('health_check_hosts', `health_check_hosts must be an array of at most ${MAX_HEALTH_CHECK_HOSTS} host names`)
+  const hosts = v.map((h: unknown) => {
+    const host = typeof h === 'string' ? normalizeHostPattern(h) : undefined
+    if (host === undefined) throw new ValidationFailed('health_check_hosts', 'each health_check_hosts entry must be a host name, an IP address, or *.domain (no scheme, port or path)')
+    return host
+  })
+  return [...new Set(hosts)]
+}
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+
+/** The canonical form of a host pattern, or undefined when it is not one. */
+export function normalizeHostPattern(raw: string): string | undefined {
+  if (raw.length === 0 || raw.length > 253) return undefined
+  const wildcard = raw.startsWith('*.')
+  const name = (wildcard ? raw.slice(2) : raw).toLowerCase()
+  // An IPv6 literal, bracketed or not: URL parsing gives its canonical spelling.
+  if (!wildcard && name.includes(':')) {
+    try {
+      const host = new URL(`http://[${name.replace(/^\[|\]$/g, '')}]/`).hostname
+      return host
+    } catch {
+      return undefined
+    }
+  }
+  const labels = name.split('.')
+  if (labels.some((l) => !HOST_LABEL.test(l))) return undefined
+  // IPv4 literals and names alike are dot-separated labels; a wildcard needs a registrable-looking suffix.
+  if (wildcard && labels.length < 2) return undefined
+  return wildcard ? `*.${name}` : name
 }
 
 function optionalInt(b: Record<string, unknown>, field: string, min: number, max: number): number | undefined {

@@ -122,5 +122,7 @@ function settingsForAudit(r: Role) {
     lifecycle: r.lifecycle,
     agent_ttl_seconds: r.agentTtlSeconds,
     can_introspect: r.canIntrospect,
+    max_session_seconds: r.maxSessionSeconds,
+    health_check_hosts: r.healthCheckHosts,
   }
 }

@@ -5,6 +5,7 @@ import type { HttpServices } from '../services.js'
 import { adminAgentRoutes } from './admin-agents.js'
 import { adminAuditRoutes } from './admin-audit.js'
 import { adminRoleRoutes } from './admin-roles.js'
+import { adminSessionRoutes } from './admin-sessions.js'
 
 /** Everything under /admin, behind the admin credential guard. */
 export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promise<void> {
@@ -14,6 +15,7 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminRoleRoutes(admin, s)
     adminAgentRoutes(admin, s)
     adminAuditRoutes(admin, s)
+    adminSessionRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
       readOptionalFields(request, [])
       const rotated = await s.keys.rotate()

@@ -12,7 +12,12 @@ export interface AuthenticatedClient {
 }
 
 export interface ClientAuthenticator {
-  authenticate(authorization: string | undefined, params: ReadonlyMap<string, string>): Promise<AuthenticatedClient>
+  /**
+   * `anyMethod`: accept either method whatever the agent registered. The registered
+   * token_endpoint_auth_method governs the token endpoint (RFC 7591 §2); Mandate's own agent
+   * endpoints (sessions) take both, so a client_secret_post agent can still make a GET.
+   */
+  authenticate(authorization: string | undefined, params: ReadonlyMap<string, string>, options?: { anyMethod?: boolean }): Promise<AuthenticatedClient>
 }
 
 export interface SecretCheck {
@@ -27,7 +32,7 @@ const NO_DIGEST = '-'.repeat(43)
 /** Client authentication for the token, introspection and revocation endpoints (RFC 6749 §2.3). */
 export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCheck, clock: Clock): ClientAuthenticator {
   return {
-    async authenticate(authorization, params) {
+    async authenticate(authorization, params, options = {}) {
       const presented = presentedCredentials(authorization, params)
       if (!presented) throw new InvalidClient('client authentication is required')
       // The presented id, bounded, so refusals can be audited against the client that was tried.
@@ -37,7 +42,7 @@ export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCh
       const matches = secrets.equal(secrets.digest(presented.clientSecret), agent?.secretDigest ?? NO_DIGEST)
       if (!agent || !matches) throw refuse('client authentication failed', agent ? 'wrong secret' : 'unknown client')
       // Enforce the method the agent registered (RFC 7591 §2 token_endpoint_auth_method).
-      if (agent.authMethod !== presented.method) throw refuse(`this client must authenticate with ${agent.authMethod}`, `used ${presented.method}`)
+      if (!options.anyMethod && agent.authMethod !== presented.method) throw refuse(`this client must authenticate with ${agent.authMethod}`, `used ${presented.method}`)
       if (!isAgentUsable(agent, clock.now())) {
         const why = agent.status === 'active' ? 'the client secret has expired' : `the agent is ${agent.status}`
         throw refuse(why)

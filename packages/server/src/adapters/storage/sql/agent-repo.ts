@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely'
 import type { Agent, AgentRepo, AgentStatus, TokenEndpointAuthMethod } from '../../../ports/agent-repo.js'
+import { publishRevocation } from './revocation-feed.js'
 import type { AgentsTable, Database } from './schema.js'
 
 export function agentFromRow(row: Selectable<AgentsTable>): Agent {
@@ -73,7 +74,7 @@ export function sqlAgentRepo(db: Kysely<Database>): AgentRepo {
         .executeTakeFirst()
       return row && agentFromRow(row)
     },
-    async setStatus(id, from, to, reason, now) {
+    async setStatus(id, from, to, reason, now, revokeUntil) {
       return db.transaction().execute(async (trx) => {
         // One statement decides the race between concurrent status changes.
         const row = await trx
@@ -84,6 +85,7 @@ export function sqlAgentRepo(db: Kysely<Database>): AgentRepo {
           .returningAll()
           .executeTakeFirst()
         if (!row) return undefined
+        if (to === 'suspended' || to === 'retired') await publishRevocation(trx, { type: 'agent', value: id, revokedAt: now, until: revokeUntil })
         if (to === 'retired') {
           await trx.updateTable('roles').set((eb) => ({ live_agents: eb('live_agents', '-', 1) })).where('name', '=', row.role).execute()
         }

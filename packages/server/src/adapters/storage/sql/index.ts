@@ -4,8 +4,10 @@ import { sqlAgentRepo } from './agent-repo.js'
 import { sqlAuditStore } from './audit-store.js'
 import { sqlKeyStore } from './key-store.js'
 import { sqlRegistrationStore } from './registration-store.js'
+import { sqlRevocationFeed } from './revocation-feed.js'
 import { sqlRevocationRepo } from './revocation-repo.js'
 import { sqlRoleRepo } from './role-repo.js'
+import { sqlSessionRepo } from './session-repo.js'
 import type { Database } from './schema.js'
 
 export { openDatabase, DatabaseUnavailable, type OpenDatabase, type Engine } from './database.js'
@@ -17,6 +19,8 @@ export function sqlStorage(db: Kysely<Database>) {
     agents: sqlAgentRepo(db),
     registrations: sqlRegistrationStore(db),
     revocations: sqlRevocationRepo(db),
+    revocationFeed: sqlRevocationFeed(db),
+    sessions: sqlSessionRepo(db),
     keys: sqlKeyStore(db),
     adminCredentials: sqlAdminCredentialRepo(db),
     audit: sqlAuditStore(db),

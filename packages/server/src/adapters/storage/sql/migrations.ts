@@ -1,8 +1,9 @@
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
+import { PostgresAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely'
 
 /**
  * Migrations shared by SQLite and PostgreSQL: only portable column types (text, integer,
- * bigint), so one list serves both engines. Append new migrations; never edit an applied one.
+ * bigint, double precision), so one list serves both engines; the one auto-increment column
+ * is spelled per engine. Append new migrations; never edit an applied one.
  */
 const migrations: Record<string, Migration> = {
   '0001_core': {
@@ -135,6 +136,64 @@ const migrations: Record<string, Migration> = {
     // Publish-ahead rotation: at most one standby key per domain, whatever races between nodes.
     async up(db: Kysely<unknown>) {
       await db.schema.createIndex('signing_keys_one_next').on('signing_keys').column('domain').unique().where(sql.ref('state'), '=', sql.lit('next')).execute()
+    },
+  },
+  '0005_sessions': {
+    // Task-bound sessions, their rotating refresh tokens, and the revocation feed for resource servers.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('roles').addColumn('max_session_seconds', 'bigint', (c) => c.notNull().defaultTo(604_800)).execute()
+      await db.schema.alterTable('roles').addColumn('health_check_hosts', 'text', (c) => c.notNull().defaultTo('[]')).execute()
+      await db.schema
+        .createTable('sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('task', 'text', (c) => c.notNull())
+        .addColumn('label', 'text')
+        .addColumn('duration_seconds', 'bigint')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text')
+        .addColumn('end_reason', 'text')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text')
+        .addColumn('heartbeat_interval_seconds', 'integer', (c) => c.notNull())
+        .addColumn('heartbeat_grace_seconds', 'integer', (c) => c.notNull())
+        .addColumn('heartbeat_deadline', 'bigint', (c) => c.notNull())
+        // min(heartbeat_deadline, max_expires_at): when the session ends unless something happens.
+        .addColumn('due_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_heartbeat_at', 'bigint')
+        .addColumn('heartbeat_count', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('progress', 'double precision')
+        .addColumn('note', 'text')
+        .addColumn('health_check_url', 'text')
+        .addColumn('next_probe_at', 'bigint')
+        .addColumn('max_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('sessions_due').on('sessions').columns(['state', 'due_at']).execute()
+      await db.schema.createIndex('sessions_probe').on('sessions').columns(['state', 'next_probe_at']).execute()
+      await db.schema.createIndex('sessions_agent').on('sessions').columns(['agent_id', 'id']).execute()
+      await db.schema.createIndex('sessions_role').on('sessions').columns(['role', 'id']).execute()
+      await db.schema
+        .createTable('refresh_tokens')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('session_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('refresh_tokens_session').on('refresh_tokens').column('session_id').execute()
+      // The feed's cursor is its sequence number, so each engine gets its own auto-increment.
+      const postgres = db.getExecutor().adapter instanceof PostgresAdapter
+      await db.schema
+        .createTable('revocation_feed')
+        .addColumn('seq', postgres ? 'bigserial' : 'integer', (c) => (postgres ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint', (c) => c.notNull())
+        .addColumn('until', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('revocation_feed_until').on('revocation_feed').column('until').execute()
     },
   },
 }

@@ -12,6 +12,8 @@ export function roleFromRow(row: Selectable<RolesTable>): Role {
     lifecycle: row.lifecycle as Lifecycle,
     agentTtlSeconds: row.agent_ttl_seconds,
     canIntrospect: row.can_introspect === 1,
+    maxSessionSeconds: row.max_session_seconds,
+    healthCheckHosts: JSON.parse(row.health_check_hosts) as string[],
     version: row.version,
     liveAgents: row.live_agents,
     createdAt: row.created_at,
@@ -27,6 +29,8 @@ function settingsToRow(s: RoleSettings) {
     lifecycle: s.lifecycle,
     agent_ttl_seconds: s.agentTtlSeconds,
     can_introspect: s.canIntrospect ? 1 : 0,
+    max_session_seconds: s.maxSessionSeconds,
+    health_check_hosts: JSON.stringify(s.healthCheckHosts),
   }
 }
 

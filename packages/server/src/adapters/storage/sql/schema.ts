@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 /** Table shapes as the SQL layer sees them. Timestamps are ms since the epoch. Flags are 0/1. */
 export interface RolesTable {
   name: string
@@ -11,6 +13,8 @@ export interface RolesTable {
   live_agents: number
   created_at: number
   updated_at: number
+  max_session_seconds: number
+  health_check_hosts: string
 }
 
 export interface InitialAccessTokensTable {
@@ -94,6 +98,48 @@ export interface AuditEventsTable {
   hash: string
 }
 
+export interface SessionsTable {
+  id: string
+  agent_id: string
+  role: string
+  task: string
+  label: string | null
+  duration_seconds: number | null
+  state: string
+  outcome: string | null
+  end_reason: string | null
+  scope: string
+  audience: string | null
+  heartbeat_interval_seconds: number
+  heartbeat_grace_seconds: number
+  heartbeat_deadline: number
+  due_at: number
+  last_heartbeat_at: number | null
+  heartbeat_count: Generated<number>
+  progress: number | null
+  note: string | null
+  health_check_url: string | null
+  next_probe_at: number | null
+  max_expires_at: number
+  created_at: number
+  ended_at: number | null
+}
+
+export interface RefreshTokensTable {
+  digest: string
+  session_id: string
+  created_at: number
+  rotated_at: number | null
+}
+
+export interface RevocationFeedTable {
+  seq: Generated<number>
+  type: string
+  value: string
+  revoked_at: number
+  until: number
+}
+
 export interface Database {
   roles: RolesTable
   initial_access_tokens: InitialAccessTokensTable
@@ -103,4 +149,7 @@ export interface Database {
   revoked_tokens: RevokedTokensTable
   audit_streams: AuditStreamsTable
   audit_events: AuditEventsTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  revocation_feed: RevocationFeedTable
 }
