@@ -1,0 +1,182 @@
+import { basicAuthorization } from '../http/client-auth.js'
+import { backoffDelay, sleep, unrefTimer, type RetryPolicy } from '../http/retry.js'
+import type { FetchLike } from '../http/transport.js'
+import type { Logger } from '../logger.js'
+import { parseRevocation, type RevocationSet } from './revocation-set.js'
+import { SseParser, type SseItem } from './sse-parser.js'
+
+export interface RevocationStreamOptions {
+  /** The mandate_revocations_stream_endpoint, or a promise of it (discovery may still be running). */
+  url: () => Promise<string>
+  clientId: string
+  clientSecret: string
+  set: RevocationSet
+  fetch: FetchLike
+  logger: Logger
+  now: () => number
+  /** docs/sessions.md: the server pings every 15 s; hearing nothing for 45 s means the stream is dead. */
+  idleTimeoutMs?: number
+  /** Reconnection backoff. */
+  backoff?: { baseMs: number; maxMs: number }
+}
+
+/**
+ * Follows GET /revocations/stream (Server-Sent Events) into a RevocationSet, reconnecting with
+ * backoff and resuming from the last cursor so nothing committed meanwhile is missed.
+ */
+export class RevocationStream {
+  /** The last cursor applied; resuming sends it as `since`. */
+  cursor: string | undefined
+  /** ms epoch of the last moment the set was known to be current (a `synced`, or any traffic after it). */
+  private freshAt: number | undefined
+  private synced = false
+  private closed = false
+  private readonly abort = new AbortController()
+  private connection: AbortController | undefined
+  private readonly waiters = new Set<() => void>()
+  private readonly policy: RetryPolicy
+  private retryHintMs: number | undefined
+
+  constructor(private readonly o: RevocationStreamOptions) {
+    const b = o.backoff ?? { baseMs: 250, maxMs: 15_000 }
+    this.policy = { maxAttempts: Infinity, baseDelayMs: b.baseMs, maxDelayMs: b.maxMs, maxRetryAfterMs: b.maxMs }
+  }
+
+  start(): void {
+    void this.run()
+  }
+
+  close(): void {
+    this.closed = true
+    this.abort.abort()
+    this.connection?.abort()
+    for (const w of this.waiters) w()
+  }
+
+  /** Has the stream ever delivered its backlog (a first `synced`)? */
+  get everSynced(): boolean {
+    return this.freshAt !== undefined
+  }
+
+  /** How long the set may have been missing entries, in ms; Infinity before the first sync. */
+  staleness(): number {
+    if (this.freshAt === undefined) return Number.POSITIVE_INFINITY
+    return Math.max(0, this.o.now() - this.freshAt)
+  }
+
+  /** Resolves true once synced, false after `timeoutMs` or on close. */
+  whenSynced(timeoutMs: number): Promise<boolean> {
+    if (this.everSynced) return Promise.resolve(true)
+    if (this.closed) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        this.waiters.delete(done)
+        resolve(this.everSynced)
+      }
+      const timer = setTimeout(done, timeoutMs)
+      unrefTimer(timer)
+      this.waiters.add(done)
+    })
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0
+    while (!this.closed) {
+      let reachedSync = false
+      try {
+        reachedSync = await this.connectOnce()
+        if (!this.closed) this.o.logger.warn('revocation stream closed by the server; reconnecting')
+      } catch (err) {
+        if (this.closed) break
+        this.o.logger.warn('revocation stream failed; reconnecting', { error: describe(err), cursor: this.cursor })
+      }
+      this.synced = false
+      attempt = reachedSync ? 1 : attempt + 1
+      const delay = Math.max(this.retryHintMs ?? 0, backoffDelay(this.policy, attempt))
+      await sleep(delay, this.abort.signal).catch(() => undefined)
+    }
+  }
+
+  /** One connection, until it ends. Returns whether it got as far as `synced`. */
+  private async connectOnce(): Promise<boolean> {
+    const base = await this.o.url()
+    const url = new URL(base)
+    if (this.cursor !== undefined) url.searchParams.set('since', this.cursor)
+    const connection = (this.connection = new AbortController())
+    const headers = { accept: 'text/event-stream', 'cache-control': 'no-cache', authorization: basicAuthorization(this.o.clientId, this.o.clientSecret) }
+    let idle: ReturnType<typeof setTimeout> | undefined
+    const touch = () => {
+      clearTimeout(idle)
+      idle = setTimeout(() => connection.abort(new Error('revocation stream silent for too long')), this.o.idleTimeoutMs ?? 45_000)
+      unrefTimer(idle)
+    }
+    try {
+      touch()
+      const res = await this.o.fetch(url.toString(), { method: 'GET', headers, signal: connection.signal })
+      if (!res.ok || !res.body) {
+        const body = await res.text().catch(() => '')
+        // Status and the RFC 6749 §5.2 code only: bodies and URLs are not for logs.
+        throw new Error(`HTTP ${res.status}${errorCode(body)}${res.status === 401 || res.status === 403 ? ' (are the credentials right, and does the role have can_introspect?)' : ''}`)
+      }
+      const parser = new SseParser()
+      const reader = res.body.getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        touch()
+        for (const item of parser.push(value)) this.apply(item)
+      }
+      parser.end()
+      return this.synced
+    } finally {
+      clearTimeout(idle)
+      connection.abort()
+    }
+  }
+
+  private apply(item: SseItem): void {
+    if (item.kind === 'retry') this.retryHintMs = item.ms
+    else if (item.kind === 'event') {
+      if (item.type === 'revocation') {
+        const r = parseRevocation(item.data)
+        if (r) this.o.set.add(r)
+        else this.o.logger.warn('revocation event not understood; ignored')
+        const cursor = item.id || r?.cursor
+        if (cursor) this.cursor = cursor
+      } else if (item.type === 'synced') {
+        const cursor = syncedCursor(item.data) ?? item.id
+        if (cursor) this.cursor = cursor
+        if (!this.synced) this.o.logger.info?.('revocation stream synced', { cursor: this.cursor, entries: this.o.set.size })
+        this.synced = true
+        for (const w of [...this.waiters]) w()
+      }
+    }
+    // Any traffic after `synced`, pings included, proves the set is still current.
+    if (this.synced) this.freshAt = this.o.now()
+  }
+}
+
+function syncedCursor(data: string): string | undefined {
+  try {
+    const v = JSON.parse(data) as { cursor?: unknown }
+    return typeof v.cursor === 'string' ? v.cursor : typeof v.cursor === 'number' ? String(v.cursor) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function errorCode(body: string): string {
+  try {
+    const v = JSON.parse(body) as { error?: unknown }
+    return typeof v.error === 'string' ? ` ${v.error.slice(0, 60)}` : ''
+  } catch {
+    return ''
+  }
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const cause = err.cause instanceof Error ? `: ${err.cause.message}` : ''
+  return `${err.message}${cause}`
+}
