@@ -54,9 +54,8 @@ export interface SessionEnd {
 }
 
 export interface Heartbeat {
+  /** The new heartbeat deadline is `now` plus the session's grace period. */
   now: number
-  /** The new heartbeat deadline. */
-  deadline: number
   /** undefined: leave as it is. */
   progress?: number | null
   note?: string | null

@@ -89,14 +89,14 @@ export class SessionService {
 
   async heartbeat(agent: Agent, id: string, beat: { progress?: number | null; note?: string | null }): Promise<Session> {
     const now = this.d.clock.now()
-    const current = await this.getOwn(agent, id)
-    const updated = await this.d.repo.heartbeat(id, agent.id, { now, deadline: now + current.heartbeatGraceSeconds * 1000, ...beat })
+    const updated = await this.d.repo.heartbeat(id, agent.id, { now, ...beat })
     if (updated) {
       this.cache.invalidate(id)
       return updated
     }
-    // Not active, or past its deadline and not yet swept: end it now rather than revive it.
-    const latest = (await this.d.repo.get(id)) ?? current
+    // Unknown, another agent's, ended, or past its deadline and not yet swept: end it now rather than revive it.
+    const latest = await this.getOwn(agent, id)
+    if (latest.state === 'active' && latest.dueAt > now) return this.heartbeat(agent, id, beat) // raced with another heartbeat
     if (latest.state === 'active') throw new SessionEnded(id, 'expired', (await this.expire(latest)).endReason)
     throw new SessionEnded(id, latest.state, latest.endReason)
   }

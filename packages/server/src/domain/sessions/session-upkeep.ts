@@ -50,8 +50,7 @@ export class SessionUpkeep {
     }
     const { alive } = await this.d.prober.probe(session.healthCheckUrl, { allowPrivate })
     if (!alive) return false
-    const now = this.d.clock.now()
-    await this.d.repo.heartbeat(session.id, session.agentId, { now, deadline: now + session.heartbeatGraceSeconds * 1000 })
+    await this.d.repo.heartbeat(session.id, session.agentId, { now: this.d.clock.now() })
     return true
   }
 }

@@ -91,12 +91,15 @@ export function sqlSessionRepo(db: Kysely<Database>): SessionRepo {
     },
 
     async heartbeat(id, agentId, beat) {
+      // One statement: the deadline comes from the row's own grace period, so nothing is read first.
+      // The cast keeps PostgreSQL from typing the sum as integer (ms timestamps need bigint).
+      const deadline = sql<number>`cast(${beat.now} as bigint) + heartbeat_grace_seconds * 1000`
       const row = await db
         .updateTable('sessions')
         .set((eb) => ({
-          heartbeat_deadline: beat.deadline,
+          heartbeat_deadline: deadline,
           // Portable min(deadline, max_expires_at).
-          due_at: sql<number>`case when max_expires_at < ${beat.deadline} then max_expires_at else ${beat.deadline} end`,
+          due_at: sql<number>`case when max_expires_at < ${deadline} then max_expires_at else ${deadline} end`,
           last_heartbeat_at: beat.now,
           heartbeat_count: eb('heartbeat_count', '+', 1),
           ...(beat.progress !== undefined ? { progress: beat.progress } : {}),
@@ -186,7 +189,8 @@ export function sqlSessionRepo(db: Kysely<Database>): SessionRepo {
         .limit(limit)
       const rows = await db
         .updateTable('sessions')
-        .set((eb) => ({ next_probe_at: eb(eb('heartbeat_interval_seconds', '*', 1000), '+', now) }))
+        // The cast keeps PostgreSQL from typing the sum as integer (ms timestamps need bigint).
+        .set({ next_probe_at: sql<number>`cast(${now} as bigint) + heartbeat_interval_seconds * 1000` })
         .where('id', 'in', due)
         // Re-checked here: on PostgreSQL another node may have claimed a row since the subquery read it.
         .where('state', '=', 'active')
