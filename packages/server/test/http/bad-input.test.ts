@@ -4,6 +4,7 @@ import http from 'node:http'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { accessToken, admin, basic, createRole, initialAccessToken, register, registeredAgent, tokenRequest, type RegisteredAgent } from '../support/client.js'
+import { heartbeat, startedSession } from '../support/sessions.js'
 
 /*
  * Bad input on every endpoint. Each row of the table is one malformed request and the answer a
@@ -75,9 +76,14 @@ interface Fixture {
   deletable: RegisteredAgent
   /** A role with no agents, which the table tries (badly) to update and delete. */
   spareRole: string
+  /** A live session of `agent` that the table tries (badly) to heartbeat, complete and terminate. */
+  session: string
+  /** A resource server (its role has can_introspect) for the revocation feed. */
+  feedReader: RegisteredAgent
 }
 
-type Family = 'oauth' | 'registration' | 'admin' | 'public'
+/** oauth: form body, client authentication. agent: JSON body (or none), client authentication. */
+type Family = 'oauth' | 'agent' | 'registration' | 'admin' | 'public'
 type BodyKind = 'form' | 'json' | 'none'
 
 interface Endpoint {
@@ -147,6 +153,25 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'GET /admin/audit', method: 'GET', path: () => '/admin/audit', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: 'action' },
   { name: 'GET /admin/audit/verify', method: 'GET', path: () => '/admin/audit/verify', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: '' },
   { name: 'POST /admin/keys/rotate', method: 'POST', path: () => '/admin/keys/rotate', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined },
+  { name: 'POST /sessions', method: 'POST', path: () => '/sessions', family: 'agent', body: 'json', auth: agentBasic, valid: () => JSON.stringify({ task: 'never-started', duration: 'task-completion' }) },
+  { name: 'GET /sessions/:id', method: 'GET', path: (f) => `/sessions/${f.session}`, family: 'agent', body: 'none', auth: agentBasic, valid: () => undefined, query: '', pathParam: (_f, v) => `/sessions/${v}` },
+  {
+    name: 'POST /sessions/:id/heartbeat', method: 'POST', path: (f) => `/sessions/${f.session}/heartbeat`, family: 'agent', body: 'json', auth: agentBasic,
+    valid: () => JSON.stringify({ progress: 0.5, note: 'never counted' }), pathParam: (_f, v) => `/sessions/${v}/heartbeat`,
+  },
+  {
+    name: 'POST /sessions/:id/complete', method: 'POST', path: (f) => `/sessions/${f.session}/complete`, family: 'agent', body: 'json', auth: agentBasic,
+    valid: () => JSON.stringify({ outcome: 'succeeded' }), pathParam: (_f, v) => `/sessions/${v}/complete`,
+  },
+  { name: 'GET /admin/sessions', method: 'GET', path: () => '/admin/sessions', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: 'state' },
+  { name: 'GET /admin/sessions/:id', method: 'GET', path: (f) => `/admin/sessions/${f.session}`, family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: '', pathParam: (_f, v) => `/admin/sessions/${v}` },
+  {
+    name: 'POST /admin/sessions/:id/terminate', method: 'POST', path: (f) => `/admin/sessions/${f.session}/terminate`, family: 'admin', body: 'json', auth: adminAuth,
+    valid: () => JSON.stringify({ reason: 'should never happen' }), pathParam: (_f, v) => `/admin/sessions/${v}/terminate`,
+  },
+  { name: 'GET /revocations', method: 'GET', path: () => '/revocations', family: 'agent', body: 'none', auth: (f) => basic(f.feedReader.clientId, f.feedReader.clientSecret), valid: () => undefined, query: 'since' },
+  // Every row here is refused before the stream opens; a row the server wrongly accepted would hang and fail on the test timeout.
+  { name: 'GET /revocations/stream', method: 'GET', path: () => '/revocations/stream', family: 'agent', body: 'none', auth: (f) => basic(f.feedReader.clientId, f.feedReader.clientSecret), valid: () => undefined, query: 'since' },
 ]
 
 interface Row {
@@ -204,7 +229,8 @@ function withEscapedDuplicate(valid: string): string {
 
 function rowsFor(ep: Endpoint): Row[] {
   const rows: Row[] = []
-  const authError = ep.family === 'oauth' ? { status: 401, error: 'invalid_client', challenge: 'Basic' as const } : { status: 401, error: 'invalid_token', challenge: 'Bearer' as const }
+  const clientAuth = ep.family === 'oauth' || ep.family === 'agent'
+  const authError = clientAuth ? { status: 401, error: 'invalid_client', challenge: 'Basic' as const } : { status: 401, error: 'invalid_token', challenge: 'Bearer' as const }
 
   // Oversized bodies are refused before anything else, on every endpoint and method.
   rows.push({ label: 'a 1 MiB body', request: (f) => baseline(ep, f, { body: MIB, contentType: ep.body === 'none' ? JSON_CT : undefined }), status: 413, error: 'invalid_request' })
@@ -214,7 +240,7 @@ function rowsFor(ep: Endpoint): Row[] {
       rows.push({ label: `Authorization: ${label}`, request: (f) => baseline(ep, f, { auth: value(f) }), ...authError })
     }
     rows.push({ label: 'no Authorization header', request: (f) => baseline(ep, f, { auth: null }), ...authError })
-    if (ep.family === 'oauth') {
+    if (clientAuth) {
       rows.push({ label: 'a Bearer token instead of client credentials', request: (f) => baseline(ep, f, { auth: `Bearer ${f.server.adminToken}` }), ...authError })
     } else {
       rows.push({ label: 'an agent\'s Basic credentials instead of a bearer token', request: (f) => baseline(ep, f, { auth: basic(f.agent.clientId, f.agent.clientSecret) }), ...authError })
@@ -328,6 +354,91 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'an unknown member beside the reason', request: (f) => baseline(ep, f, { body: json({ reason: 'drill', bogus: 1 }) }), status: 400, error: 'invalid_request' },
       )
       break
+    case 'POST /sessions': {
+      const start = (extra: Record<string, unknown>) => json({ task: 'never-started', duration: 'task-completion', ...extra })
+      rows.push(
+        { label: 'task missing', request: (f) => baseline(ep, f, { body: json({ duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'duration missing', request: (f) => baseline(ep, f, { body: json({ task: 'never-started' }) }), status: 400, error: 'invalid_request' },
+        ...(['forever', 0, -60, 1.5, '3600', null] as unknown[]).map((duration) => ({
+          label: `duration ${JSON.stringify(duration)}`, request: (f: Fixture) => baseline(ep, f, { body: start({ duration }) }), status: 400, error: 'invalid_request',
+        })),
+        { label: 'heartbeat_interval_seconds 0', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: 0 }) }), status: 400, error: 'invalid_request' },
+        { label: 'heartbeat_interval_seconds as a string', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: '60' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a grace period shorter than the interval', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: 60, heartbeat_grace_seconds: 30 }) }), status: 400, error: 'invalid_request' },
+        { label: 'max_duration_seconds 0', request: (f) => baseline(ep, f, { body: start({ max_duration_seconds: 0 }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: start({ ttl: 3600 }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character task', request: (f) => baseline(ep, f, { body: json({ task: 't'.repeat(10_000), duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a task with a line break', request: (f) => baseline(ep, f, { body: json({ task: 'a\nforged log line', duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a label of the wrong type', request: (f) => baseline(ep, f, { body: start({ label: ['x'] }) }), status: 400, error: 'invalid_request' },
+        { label: 'a health check off the role\'s allowlist', request: (f) => baseline(ep, f, { body: start({ health_check: { url: 'https://worker.example.com/health' } }) }), status: 400, error: 'invalid_request' },
+        { label: 'a health check at a private address', request: (f) => baseline(ep, f, { body: start({ health_check: { url: 'http://169.254.169.254/latest/meta-data' } }) }), status: 400, error: 'invalid_request' },
+        { label: 'a health check that is a string', request: (f) => baseline(ep, f, { body: start({ health_check: 'https://worker.example.com/health' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a scope outside the agent\'s', request: (f) => baseline(ep, f, { body: start({ scope: 'read admin' }) }), status: 400, error: 'invalid_scope' },
+        { label: 'a 10,000-character scope', request: (f) => baseline(ep, f, { body: start({ scope: LONG_SCOPE }) }), status: 400, error: 'invalid_scope' },
+        { label: 'scope as a list', request: (f) => baseline(ep, f, { body: start({ scope: ['read'] }) }), status: 400, error: 'invalid_request' },
+        { label: 'a resource with a fragment', request: (f) => baseline(ep, f, { body: start({ resource: 'https://api.example.com/#x' }) }), status: 400, error: 'invalid_target' },
+        // RFC 6749 §2.3: one authentication method per request.
+        { label: 'client_secret in the body beside Basic', request: (f) => baseline(ep, f, { body: start({ client_id: f.agent.clientId, client_secret: f.agent.clientSecret }) }), status: 400, error: 'invalid_request' },
+        { label: 'a body client_id that differs from Basic', request: (f) => baseline(ep, f, { body: start({ client_id: f.managed.clientId }) }), status: 400, error: 'invalid_request' },
+        { label: 'client_secret of the wrong type', request: (f) => baseline(ep, f, { auth: null, body: start({ client_id: f.agent.clientId, client_secret: 42 }) }), status: 400, error: 'invalid_request' },
+      )
+      break
+    }
+    case 'POST /sessions/:id/heartbeat':
+      rows.push(
+        ...['1.5', '-0.1', '"0.5"', '1e400', 'true'].map((progress) => ({
+          label: `progress ${progress}`, request: (f: Fixture) => baseline(ep, f, { body: `{"progress": ${progress}}` }), status: 400, error: 'invalid_request',
+        })),
+        { label: 'a 10,000-character note', request: (f) => baseline(ep, f, { body: json({ note: 'n'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ progress: 0.5, state: 'completed' }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown session id', request: (f) => baseline(ep, f, { path: '/sessions/ses_unknown/heartbeat' }), status: 404, error: 'not_found' },
+        { label: 'another agent\'s session', request: (f) => baseline(ep, f, { auth: basic(f.managed.clientId, f.managed.clientSecret) }), status: 404, error: 'not_found' },
+      )
+      break
+    case 'POST /sessions/:id/complete':
+      rows.push(
+        { label: 'outcome missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
+        { label: 'no body', request: (f) => baseline(ep, f, { body: undefined }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown outcome', request: (f) => baseline(ep, f, { body: json({ outcome: 'done' }) }), status: 400, error: 'invalid_request' },
+        { label: 'outcome as a list', request: (f) => baseline(ep, f, { body: json({ outcome: ['succeeded'] }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ outcome: 'succeeded', reason: 'x' }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown session id', request: (f) => baseline(ep, f, { path: '/sessions/ses_unknown/complete' }), status: 404, error: 'not_found' },
+        { label: 'another agent\'s session', request: (f) => baseline(ep, f, { auth: basic(f.managed.clientId, f.managed.clientSecret) }), status: 404, error: 'not_found' },
+      )
+      break
+    case 'GET /sessions/:id':
+      rows.push(
+        { label: 'an unknown session id', request: (f) => baseline(ep, f, { path: '/sessions/ses_unknown' }), status: 404, error: 'not_found' },
+        { label: 'another agent\'s session', request: (f) => baseline(ep, f, { auth: basic(f.managed.clientId, f.managed.clientSecret) }), status: 404, error: 'not_found' },
+      )
+      break
+    case 'POST /admin/sessions/:id/terminate':
+      rows.push(
+        { label: 'reason missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
+        { label: 'a blank reason', request: (f) => baseline(ep, f, { body: json({ reason: ' ' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character reason', request: (f) => baseline(ep, f, { body: json({ reason: 'r'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ reason: 'drill', state: 'completed' }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown session id', request: (f) => baseline(ep, f, { path: '/admin/sessions/ses_unknown/terminate' }), status: 404, error: 'not_found' },
+      )
+      break
+    case 'GET /admin/sessions':
+      rows.push(
+        { label: 'an unknown state', request: (f) => baseline(ep, f, { path: '/admin/sessions?state=paused' }), status: 400, error: 'invalid_request' },
+        { label: 'limit 0', request: (f) => baseline(ep, f, { path: '/admin/sessions?limit=0' }), status: 400, error: 'invalid_request' },
+        { label: 'a limit that is not a number', request: (f) => baseline(ep, f, { path: '/admin/sessions?limit=ten' }), status: 400, error: 'invalid_request' },
+      )
+      break
+    case 'GET /revocations':
+    case 'GET /revocations/stream':
+      rows.push(
+        { label: 'a cursor this server never returned', request: (f) => baseline(ep, f, { path: `${ep.path(f)}?since=abc` }), status: 400, error: 'invalid_request' },
+        { label: 'a negative cursor', request: (f) => baseline(ep, f, { path: `${ep.path(f)}?since=-1` }), status: 400, error: 'invalid_request' },
+        { label: 'an agent whose role may not read the feed', request: (f) => baseline(ep, f, { auth: basic(f.agent.clientId, f.agent.clientSecret) }), status: 403, error: 'access_denied' },
+        ...(ep.name === 'GET /revocations'
+          ? [{ label: 'limit 0', request: (f: Fixture) => baseline(ep, f, { path: '/revocations?limit=0' }), status: 400, error: 'invalid_request' }]
+          : [{ label: 'a garbage Last-Event-ID', request: (f: Fixture) => baseline(ep, f, { headers: { 'last-event-id': 'x; DROP' } }), status: 400, error: 'invalid_request' }]),
+      )
+      break
     case 'POST /admin/agents/:id/resume':
     case 'POST /admin/keys/rotate':
       rows.push(
@@ -396,6 +507,8 @@ interface Snapshot {
   iatsCreated: number
   keyRotations: number
   registrations: number
+  session: unknown
+  sessions: number
 }
 
 async function snapshot(f: Fixture): Promise<Snapshot> {
@@ -415,6 +528,8 @@ async function snapshot(f: Fixture): Promise<Snapshot> {
     iatsCreated: await countEvents(server, 'initial_access_token.created'),
     keyRotations: await countEvents(server, 'key.rotated'),
     registrations: await countEvents(server, 'agent.registered'),
+    session: (await admin(server, 'GET', `/sessions/${f.session}`)).body,
+    sessions: ((await admin(server, 'GET', '/sessions?limit=500')).body.sessions as unknown[]).length,
   }
 }
 
@@ -430,6 +545,8 @@ for (const engine of await availableEngines()) {
       f.deletable = await registeredAgent(f.server)
       f.spareRole = await createRole(f.server, { scopes: ['spare'] })
       f.iat = await initialAccessToken(f.server, f.role, { uses: 1 })
+      f.session = (await startedSession(f.server, f.agent, { task: 'bad-input target' })).session_id
+      f.feedReader = await registeredAgent(f.server, { role: { scopes: ['introspect'], can_introspect: true } })
       before_ = await snapshot(f)
     })
     after(() => f.server.close())
@@ -506,6 +623,14 @@ for (const engine of await availableEngines()) {
         assert.deepEqual(now.kids, before_.kids, 'no key was rotated')
         assert.equal(now.keyRotations, before_.keyRotations)
         assert.equal(now.iatsCreated, before_.iatsCreated, 'no initial access token was created')
+        assert.deepEqual(now.session, before_.session, 'the session was not heartbeated, completed or terminated')
+        assert.equal(now.sessions, before_.sessions, 'no session was started')
+      })
+
+      test('the session the table aimed at is still live and takes a heartbeat', async () => {
+        const res = await heartbeat(f.server, f.agent, f.session, { progress: 1 })
+        assert.equal(res.status, 200, res.text)
+        assert.equal(res.body.heartbeat_count, 1)
       })
 
       test('refused registrations did not use up the single-use initial access token', async () => {
