@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { CompactSign, jwtVerify, errors as joseErrors, type JWTPayload } from 'jose'
 import type { KeyService } from '../crypto/key-service.js'
+import { tokenExpiry } from '../domain/token-lifetime.js'
 import type { Agent } from '../ports/agent-repo.js'
 import type { Role } from '../ports/role-repo.js'
 
@@ -55,7 +56,7 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
       // A token never outlives the credentials it was issued on (ephemeral agents' secrets expire),
       // nor the session it was issued for.
       const exp = Math.min(
-        iat + role.tokenTtlSeconds,
+        tokenExpiry(now, role.tokenTtlSeconds),
         agent.secretExpiresAt === null ? Infinity : Math.floor(agent.secretExpiresAt / 1000),
         session === undefined ? Infinity : Math.floor(session.maxExpiresAt / 1000),
       )
@@ -78,7 +79,8 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
       // The claims are built and validated above, so the JWS is signed directly: SignJWT would
       // copy and re-validate them on every token (measurably, on the hot path).
       const token = await new CompactSign(encoder.encode(JSON.stringify(claims))).setProtectedHeader({ alg: signer.alg, typ: ACCESS_TOKEN_TYP, kid: signer.kid }).sign(signer.key)
-      return { token, claims, expiresIn: exp - iat }
+      // RFC 6749 §5.1: the lifetime from now, in whole seconds, never more than the token has left.
+      return { token, claims, expiresIn: Math.max(0, Math.floor((exp * 1000 - now) / 1000)) }
     },
 
     async verify(token, now) {

@@ -447,9 +447,11 @@ for (const engine of await availableEngines()) {
       clock.advance(30_000)
       const issued = await tokenRequest(server, agent)
       assert.equal(issued.status, 200)
-      assert.equal(issued.body.expires_in, 90)
       const claims = JSON.parse(Buffer.from((issued.body.access_token as string).split('.')[1]!, 'base64url').toString()) as { exp: number }
       assert.equal(claims.exp, res.body.client_secret_expires_at)
+      // What the token has left, in whole seconds (90 less the fraction of a second exp was rounded down by).
+      assert.equal(issued.body.expires_in, Math.floor((claims.exp * 1000 - clock.now()) / 1000))
+      assert.ok((issued.body.expires_in as number) >= 89 && (issued.body.expires_in as number) <= 90)
     })
 
     test('expired ephemeral agents give their max_agents slots back and are retired in the audit log', async () => {

@@ -3,6 +3,7 @@ import type { Clock } from '../../ports/clock.js'
 import type { AuditRecorder } from '../audit/audit-log.js'
 import type { ActionContext } from '../context.js'
 import { AgentNotFound, InvalidStatusChange, ValidationFailed } from '../errors.js'
+import { latestTokenExpiry } from '../token-lifetime.js'
 import type { AgentDirectory } from './agent-directory.js'
 
 const MAX_REASON = 500
@@ -62,7 +63,7 @@ export class AgentService {
 
   private async change(id: string, from: AgentStatus[], to: AgentStatus, action: string, reason: string | null, ctx: ActionContext): Promise<Agent> {
     const now = this.clock.now()
-    const agent = await this.repo.setStatus(id, from, to, reason, now, now + this.maxTokenTtlSeconds * 1000)
+    const agent = await this.repo.setStatus(id, from, to, reason, now, latestTokenExpiry(now, this.maxTokenTtlSeconds))
     this.directory.invalidate(id)
     if (!agent) {
       const current = await this.repo.get(id)

@@ -8,6 +8,7 @@ import type { AuditRecorder } from '../audit/audit-log.js'
 import { systemContext, type ActionContext } from '../context.js'
 import { InvalidStatusChange, RefreshRefused, SessionEnded, SessionNotFound } from '../errors.js'
 import { LookupCache } from '../lookup-cache.js'
+import { latestTokenExpiry } from '../token-lifetime.js'
 import type { SessionPlan } from './session-rules.js'
 
 /** A retry of a rotation within this window gets the same successor instead of ending the session. */
@@ -182,7 +183,7 @@ export class SessionService {
   async end(session: Session, ending: Ending, ctx: ActionContext, opts = { retire: true }): Promise<Session> {
     const now = this.d.clock.now()
     // Tokens never outlive the session's absolute end, nor the longest token lifetime from now.
-    const revokeUntil = Math.min(session.maxExpiresAt, now + this.d.maxTokenTtlSeconds * 1000)
+    const revokeUntil = Math.min(session.maxExpiresAt, latestTokenExpiry(now, this.d.maxTokenTtlSeconds))
     const ended = await this.d.repo.end(session.id, { state: ending.state, reason: ending.reason, outcome: ending.outcome, now, revokeUntil })
     this.cache.invalidate(session.id)
     if (!ended) return (await this.d.repo.get(session.id)) ?? session
