@@ -38,7 +38,9 @@ async function identify(): Promise<Agent> {
 
 // 2. What does the API want? Its RFC 9728 metadata names the resource identifier and who issues tokens for it.
 async function apiMetadata(): Promise<{ resource: string; authorization_servers?: string[] }> {
-  const res = await fetch(protectedResourceMetadataUrl(api))
+  const res = await fetch(protectedResourceMetadataUrl(api)).catch((err: unknown) => {
+    throw new Error(`cannot reach the loans API at ${api}: is examples/resource-server.ts running?`, { cause: err })
+  })
   if (!res.ok) throw new Error(`${protectedResourceMetadataUrl(api)}: HTTP ${res.status}`)
   const meta = (await res.json()) as { resource: string; authorization_servers?: string[] }
   if (!meta.authorization_servers?.includes(issuer)) throw new Error(`${api} does not accept tokens from ${issuer}`)
@@ -65,7 +67,10 @@ try {
 let renewals = 0
 let calls = 0
 session.on('renewed', ({ expiresAt }) => log(`access token renewed (#${++renewals}, refresh token rotated); valid until ${clock(expiresAt)}`))
-session.on('error', (err) => log(`session problem: ${err.error}: ${err.errorDescription ?? ''}`))
+// Problems no call of ours was waiting for (a background heartbeat failing). An end is reported where it is thrown.
+session.on('error', (err) => {
+  if (!(err instanceof SessionEndedError)) log(`session problem: ${describe(err)}`)
+})
 log(`session ${session.id} started for task ${session.task} (heartbeat every ${session.heartbeatIntervalSeconds} s)`)
 
 /** One call to the API with the session's current token (a 401 gets one renewal and one retry). */
@@ -89,12 +94,15 @@ try {
       const beat = await session.heartbeat({ progress: done / loans.length, note: `${done}/${loans.length} loans assessed` })
       log(`${done}/${loans.length} loans assessed, ${calls} API calls; heartbeat #${beat.heartbeatCount} accepted`)
     }
-    await sleep(paceMs)
+    if (done < loans.length) await sleep(paceMs)
   }
 } catch (err) {
   // Whatever went wrong, end the session: its tokens stop working at once.
-  if (err instanceof SessionEndedError) log(`the session ended under us (${err.state}): ${err.errorDescription ?? err.error}`)
-  else log(`failed: ${describe(err)}`)
+  if (err instanceof SessionEndedError) {
+    // The SDK learns of the end from a refused renewal or heartbeat; the server says how and why.
+    const info = await session.info().catch(() => undefined)
+    log(`the session ended under us: ${info ? `${info.state} (${info.endReason})` : err.state}`)
+  } else log(`failed: ${describe(err)}`)
   await session.complete('failed').catch(() => undefined)
   process.exit(1)
 }

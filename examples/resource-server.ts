@@ -102,8 +102,8 @@ server.on('request', (req: IncomingMessage, res: ServerResponse) => {
 try {
   await verifier.ready(10)
 } catch (err) {
-  console.error(`the revocation stream did not sync: ${err instanceof Error ? err.message : String(err)}`)
-  console.error('are LOANS_API_CLIENT_ID/SECRET right, and is the server running at', issuer, '?')
+  // The SDK's warnings above say why (server unreachable, credentials refused, role without can_introspect).
+  console.error(`the revocation stream did not sync within 10 s (${err instanceof Error ? err.message : String(err)}); is Mandate running at ${issuer}?`)
   process.exit(1)
 }
 console.log(`Loans API ready: ${resource} (tokens from ${issuer}; metadata at ${protectedResourceMetadataUrl(resource)})`)

@@ -145,8 +145,25 @@ describe('examples/ against a real server', () => {
     assert.doesNotMatch(again, /registered/)
     assert.match(again, /session completed \(succeeded\)/)
     assert.match(again, /the API refuses the session's last token: HTTP 401/)
+  })
 
-    // 6. The resource server stops cleanly on SIGTERM.
+  test('"things to try": an operator terminates the session mid-run, and the agent stops saying so', async () => {
+    assert.ok(resourceServer, 'the first test started the resource server')
+    const api = /^Loans API ready: (\S+) /m.exec(resourceServer.stdout())![1]!
+    const agent = run('example:batch-agent', { EXAMPLES_ENV_FILE: envFile, LOANS_API_URL: api, BATCH_PACE_MS: '300' })
+    const sessionId = (await lineMatching(agent, /session (ses_\S+) started/, 30_000))[1]!
+    await lineMatching(agent, /5\/20 loans assessed/, 30_000)
+    const res = await admin(server, 'POST', `/sessions/${sessionId}/terminate`, { reason: 'drill' })
+    assert.equal(res.status, 200)
+    const timer = setTimeout(() => agent.process.kill('SIGKILL'), 30_000)
+    assert.equal(await agent.exited, 1)
+    clearTimeout(timer)
+    assert.match(agent.stdout(), /the session ended under us: terminated \(drill\)/)
+    assert.doesNotMatch(agent.stdout(), /session completed/)
+  })
+
+  test('the resource server stops cleanly on SIGTERM', async () => {
+    assert.ok(resourceServer)
     resourceServer.process.kill('SIGTERM')
     assert.equal(await resourceServer.exited, 0)
   })
