@@ -103,7 +103,7 @@ try {
   await verifier.ready(10)
 } catch (err) {
   // The SDK's warnings above say why (server unreachable, credentials refused, role without can_introspect).
-  console.error(`the revocation stream did not sync within 10 s (${err instanceof Error ? err.message : String(err)}); is Mandate running at ${issuer}?`)
+  console.error(`the revocation stream has not synced (${err instanceof Error ? err.message : String(err)}); is Mandate running at ${issuer}?`)
   process.exit(1)
 }
 console.log(`Loans API ready: ${resource} (tokens from ${issuer}; metadata at ${protectedResourceMetadataUrl(resource)})`)
