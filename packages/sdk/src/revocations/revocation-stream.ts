@@ -16,6 +16,8 @@ export interface RevocationStreamOptions {
   now: () => number
   /** docs/sessions.md: the server pings every 15 s; hearing nothing for 45 s means the stream is dead. */
   idleTimeoutMs?: number
+  /** docs/sessions.md: how often the server sends something (a ping) on a quiet stream. Default 15 s. */
+  keepaliveMs?: number
   /** Reconnection backoff. */
   backoff?: { baseMs: number; maxMs: number }
 }
@@ -27,9 +29,14 @@ export interface RevocationStreamOptions {
 export class RevocationStream {
   /** The last cursor applied; resuming sends it as `since`. */
   cursor: string | undefined
-  /** ms epoch of the last moment the set was known to be current (a `synced`, or any traffic after it). */
-  private freshAt: number | undefined
+  /** Has any connection delivered its backlog (a `synced`)? */
+  private hasSynced = false
+  /** Has the current connection delivered its backlog? While it has, entries arrive as they are committed. */
   private synced = false
+  /** ms epoch of the last traffic (pings included) on the current connection since its `synced`. */
+  private heardAt = 0
+  /** ms epoch up to which the set was known to be current when the last synced connection ended. */
+  private currentUntil = 0
   private closed = false
   private readonly abort = new AbortController()
   private connection: AbortController | undefined
@@ -40,6 +47,10 @@ export class RevocationStream {
   constructor(private readonly o: RevocationStreamOptions) {
     const b = o.backoff ?? { baseMs: 250, maxMs: 15_000 }
     this.policy = { maxAttempts: Infinity, baseDelayMs: b.baseMs, maxDelayMs: b.maxMs, maxRetryAfterMs: b.maxMs }
+  }
+
+  private get keepaliveMs(): number {
+    return this.o.keepaliveMs ?? 15_000
   }
 
   start(): void {
@@ -55,13 +66,20 @@ export class RevocationStream {
 
   /** Has the stream ever delivered its backlog (a first `synced`)? */
   get everSynced(): boolean {
-    return this.freshAt !== undefined
+    return this.hasSynced
   }
 
-  /** How long the set may have been missing entries, in ms; Infinity before the first sync. */
+  /**
+   * How long the set may have been missing entries, in ms; Infinity before the first sync.
+   * A synced connection delivers entries as they are committed, so it is current for as long as
+   * it is heard from at the server's keepalive pace; silence beyond that (a connection that died
+   * without closing) counts. A connection that ended counts from when it ended, until the next
+   * one has caught up.
+   */
   staleness(): number {
-    if (this.freshAt === undefined) return Number.POSITIVE_INFINITY
-    return Math.max(0, this.o.now() - this.freshAt)
+    if (!this.hasSynced) return Number.POSITIVE_INFINITY
+    const currentUntil = this.synced ? this.heardAt + this.keepaliveMs : this.currentUntil
+    return Math.max(0, this.o.now() - currentUntil)
   }
 
   /** Resolves true once synced, false after `timeoutMs` or on close. */
@@ -83,23 +101,28 @@ export class RevocationStream {
   private async run(): Promise<void> {
     let attempt = 0
     while (!this.closed) {
-      let reachedSync = false
       try {
-        reachedSync = await this.connectOnce()
+        await this.connectOnce()
         if (!this.closed) this.o.logger.warn('revocation stream closed by the server; reconnecting')
       } catch (err) {
         if (this.closed) break
         this.o.logger.warn('revocation stream failed; reconnecting', { error: describe(err), cursor: this.cursor })
       }
-      this.synced = false
+      // A connection that got as far as `synced` worked: the backoff starts over, however it ended.
+      const reachedSync = this.synced
+      if (this.synced) {
+        // Current until it ended, or until it went silent for longer than a keepalive.
+        this.currentUntil = Math.min(this.o.now(), this.heardAt + this.keepaliveMs)
+        this.synced = false
+      }
       attempt = reachedSync ? 1 : attempt + 1
       const delay = Math.max(this.retryHintMs ?? 0, backoffDelay(this.policy, attempt))
       await sleep(delay, this.abort.signal).catch(() => undefined)
     }
   }
 
-  /** One connection, until it ends. Returns whether it got as far as `synced`. */
-  private async connectOnce(): Promise<boolean> {
+  /** One connection, until it ends. */
+  private async connectOnce(): Promise<void> {
     const base = await this.o.url()
     const url = new URL(base)
     if (this.cursor !== undefined) url.searchParams.set('since', this.cursor)
@@ -128,7 +151,6 @@ export class RevocationStream {
         for (const item of parser.push(value)) this.apply(item)
       }
       parser.end()
-      return this.synced
     } finally {
       clearTimeout(idle)
       connection.abort()
@@ -149,11 +171,13 @@ export class RevocationStream {
         if (cursor) this.cursor = cursor
         if (!this.synced) this.o.logger.info?.('revocation stream synced', { cursor: this.cursor, entries: this.o.set.size })
         this.synced = true
-        for (const w of [...this.waiters]) w()
+        this.hasSynced = true
       }
     }
-    // Any traffic after `synced`, pings included, proves the set is still current.
-    if (this.synced) this.freshAt = this.o.now()
+    // Any traffic after `synced`, pings included, proves the connection still delivers.
+    if (this.synced) this.heardAt = this.o.now()
+    // Waiters are told once the state above is complete: they read everSynced.
+    if (item.kind === 'event' && item.type === 'synced') for (const w of [...this.waiters]) w()
   }
 }
 

@@ -25,7 +25,11 @@ export interface VerifierOptions {
    * verifier follows the revocation stream and refuses revoked tokens, sessions and agents.
    */
   credentials?: { clientId: string; clientSecret: string }
-  /** How long the revocation stream may be down before `whenStale` applies. Default 30 s. */
+  /**
+   * How long the revocation stream may be down before `whenStale` applies. Default 30 s. A connected
+   * stream counts as current while it hears from the server at least every keepalive interval
+   * (15 s), so a bound below that still only applies once the stream is down or has gone silent.
+   */
   maxStalenessSeconds?: number
   /** What to do with tokens while the stream has been down longer than maxStalenessSeconds. Default 'refuse'. */
   whenStale?: WhenStale
