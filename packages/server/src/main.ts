@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/index.js'
 import type { Config } from './config/config.js'
 import { envelope, loadMasterKey } from './crypto/envelope.js'
-import { KeyService } from './crypto/key-service.js'
+import { KEY_REFRESH_SECONDS, KeyService } from './crypto/key-service.js'
 import { refreshTokenMint } from './crypto/refresh-tokens.js'
 import { digestSecret, digestsEqual, newId, newSecret, newSortableId } from './crypto/secrets.js'
 import { AdminCredentials } from './domain/admin/admin-credentials.js'
@@ -165,7 +165,7 @@ function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof s
     return t
   }
   return [
-    every(10_000, () => d.keys.refresh()),
+    every(KEY_REFRESH_SECONDS * 1000, () => d.keys.refresh()),
     every(60_000, () => d.agents.reapExpired()),
     // Often, so a session that stopped heartbeating loses access within its grace plus half a second.
     every(500, () => d.sessionUpkeep.sweep()),

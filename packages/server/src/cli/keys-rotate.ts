@@ -10,7 +10,9 @@ import { openOffline } from './offline.js'
  * (within 10 s) and sign with the old key until then; both keys verify throughout.
  */
 export async function keysRotate(argv: string[]): Promise<number> {
-  const { config, database, storage } = await openOffline(argv)
+  // --force: promote a standby published less than PUBLISH_AHEAD_SECONDS ago (an emergency).
+  const force = argv.includes('--force')
+  const { config, database, storage } = await openOffline(argv.filter((a) => a !== '--force'))
   try {
     const clock = systemClock()
     const keys = new KeyService(storage.keys, envelope(loadMasterKey(config.masterKey, config.dataDir).key), clock, {
@@ -19,9 +21,9 @@ export async function keysRotate(argv: string[]): Promise<number> {
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
     })
     await keys.start()
-    const rotated = await keys.rotate()
+    const rotated = await keys.rotate({ force })
     const audit = await AuditLog.open(storage.audit, clock)
-    await audit.record({ actorType: 'admin', actorId: 'cli', action: 'key.rotated', outcome: 'success', target: rotated.kid, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null } })
+    await audit.record({ actorType: 'admin', actorId: 'cli', action: 'key.rotated', outcome: 'success', target: rotated.kid, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force } })
     await audit.close()
     process.stdout.write(`new signing key ${rotated.kid}; retired ${rotated.retiredKid ?? 'none'}\n`)
     return 0

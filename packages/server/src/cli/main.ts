@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/config.js'
 import { DatabaseUnavailable } from '../adapters/storage/sql/index.js'
 import { MasterKeyError } from '../crypto/envelope.js'
+import { StandbyKeyNotReady } from '../domain/errors.js'
 import { auditVerify } from './audit-verify.js'
 import { keysRotate } from './keys-rotate.js'
 import { ListenError, serve } from './serve.js'
@@ -10,7 +11,8 @@ const USAGE = `usage: mandate <command> [flags]
 
 commands:
   serve           run the server (flags: --port --host --db --issuer --data-dir --log-level --trust-proxy)
-  keys rotate     make a new signing key the signer (flags: --db --data-dir)
+  keys rotate     make the standby key the signer (flags: --db --data-dir; --force for an
+                  emergency rotation before the standby has been published for 70 s)
   audit verify    check every audit stream's hash chain offline (flags: --db --data-dir)
 `
 
@@ -29,7 +31,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (err: unknown) => {
-    const known = err instanceof ConfigError || err instanceof DatabaseUnavailable || err instanceof MasterKeyError || err instanceof ListenError
+    const known = err instanceof ConfigError || err instanceof DatabaseUnavailable || err instanceof MasterKeyError || err instanceof ListenError || err instanceof StandbyKeyNotReady
     process.stderr.write(`mandate: ${known ? (err as Error).message : `unexpected error: ${(err as Error)?.stack ?? String(err)}`}\n`)
     process.exitCode = err instanceof ConfigError ? 2 : 1
   },

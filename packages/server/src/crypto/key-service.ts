@@ -1,7 +1,15 @@
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type CryptoKey, type JWK } from 'jose'
 import type { Clock } from '../ports/clock.js'
 import type { KeyDomain, KeyStore, StoredKey } from '../ports/key-store.js'
+import { StandbyKeyNotReady } from '../domain/errors.js'
 import { MasterKeyError, type Envelope } from './envelope.js'
+
+/** How often every node re-reads the keys. */
+export const KEY_REFRESH_SECONDS = 10
+/** How long verifiers may cache the JWKS (`Cache-Control` on `/jwks`). */
+export const JWKS_MAX_AGE_SECONDS = 60
+/** A standby key signs only once it has been published this long: every cached JWKS and every node then holds it. */
+export const PUBLISH_AHEAD_SECONDS = JWKS_MAX_AGE_SECONDS + KEY_REFRESH_SECONDS
 
 export type SigningAlg = 'ES256'
 type Key = CryptoKey | Uint8Array
@@ -70,14 +78,21 @@ export class KeyService {
 
   /**
    * Makes the standby key the signer and publishes a fresh standby; the old signer's public key
-   * stays published for retiredPublishSeconds.
+   * stays published for retiredPublishSeconds. A standby published less than
+   * PUBLISH_AHEAD_SECONDS ago is refused (StandbyKeyNotReady) unless `force`: an emergency
+   * rotation accepts that verifiers holding an older JWKS refetch it on the unknown kid.
    */
-  async rotate(): Promise<{ kid: string; retiredKid: string | undefined }> {
-    const rotated = await this.store.rotate(await this.newKey(), this.clock.now() + this.options.retiredPublishSeconds * 1000)
+  async rotate(options: { force?: boolean } = {}): Promise<{ kid: string; retiredKid: string | undefined }> {
+    const now = this.clock.now()
+    const rotated = await this.store.rotate(await this.newKey(), now + this.options.retiredPublishSeconds * 1000, options.force ? undefined : now - PUBLISH_AHEAD_SECONDS * 1000)
+    if (rotated.status === 'standby_too_new') {
+      const published = Math.max(0, Math.floor((now - rotated.standbyCreatedAt) / 1000))
+      throw new StandbyKeyNotReady(published, Math.max(1, PUBLISH_AHEAD_SECONDS - published))
+    }
     // A domain that had no standby got the new key as signer directly; give it a standby now.
     await this.store.ensureStandby(await this.newKey())
     await this.refresh()
-    return rotated
+    return { kid: rotated.kid, retiredKid: rotated.retiredKid }
   }
 
   /** Re-reads the store: picks up rotations made by another node or by the CLI. */

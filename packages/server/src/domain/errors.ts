@@ -73,6 +73,19 @@ export class SessionEnded extends DomainError {
   }
 }
 
+/**
+ * The standby key has not been published long enough to sign: verifiers caching the JWKS, or
+ * nodes between key refreshes, might not hold it yet.
+ */
+export class StandbyKeyNotReady extends DomainError {
+  constructor(readonly publishedSeconds: number, readonly retryAfterSeconds: number) {
+    super(
+      `the next signing key was published ${publishedSeconds} s ago; it signs only after ${publishedSeconds + retryAfterSeconds} s, ` +
+        `when every cached JWKS and every node holds it (retry in ${retryAfterSeconds} s, or force an emergency rotation)`,
+    )
+  }
+}
+
 /** A refresh token that renews nothing: unknown, of an ended session, or a reused copy. */
 export class RefreshRefused extends DomainError {
   constructor(message: string, readonly why: 'unknown' | 'ended' | 'reused') {

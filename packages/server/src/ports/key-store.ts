@@ -20,14 +20,20 @@ export interface StoredKey {
   publishUntil: number | null
 }
 
+export type KeyRotation =
+  | { status: 'rotated'; kid: string; retiredKid: string | undefined }
+  | { status: 'standby_too_new'; standbyCreatedAt: number }
+
 export interface KeyStore {
   list(domain: KeyDomain): Promise<StoredKey[]>
   /**
    * In one transaction: retires the active key, promotes the standby key to signer, and stores
    * `standby` as the new standby. If the domain had no standby, `standby` becomes the signer
-   * directly. Concurrent rotations each retire the key active when they run.
+   * directly. Rotations are serialised: each sees the result of the one before it. When
+   * `promotableCreatedBy` is given and the standby was created after it, nothing changes and
+   * the answer says when the standby was created.
    */
-  rotate(standby: StoredKey, retiredPublishUntil: number): Promise<{ kid: string; retiredKid: string | undefined }>
+  rotate(standby: StoredKey, retiredPublishUntil: number, promotableCreatedBy?: number): Promise<KeyRotation>
   /** Inserts a first signer and its standby if the domain still has no key; returns whether it did. */
   insertFirst(active: StoredKey, standby: StoredKey): Promise<boolean>
   /** Stores `standby` if the domain has no standby key (databases from before publish-ahead). */

@@ -122,7 +122,8 @@ export class NotFound extends OAuthError {
 }
 
 export class Conflict extends OAuthError {
-  constructor(description: string) {
+  /** Sent as Retry-After when the conflict passes by itself. */
+  constructor(description: string, readonly retryAfterSeconds?: number) {
     super('conflict', description, 409)
   }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { availableEngines } from '../support/engines.js'
 import { freshStorage } from '../support/storage.js'
 import type { OpenDatabase, Storage } from '../../src/adapters/storage/sql/index.js'
-import { KeyService } from '../../src/crypto/key-service.js'
+import { KeyService, PUBLISH_AHEAD_SECONDS } from '../../src/crypto/key-service.js'
+import { StandbyKeyNotReady } from '../../src/domain/errors.js'
 import { envelope } from '../../src/crypto/envelope.js'
 import { ManualClock } from '../../src/ports/clock.js'
 
@@ -38,6 +39,7 @@ for (const engine of await availableEngines()) {
       const [a, b] = [node(), node()]
       await Promise.all([a.start(), b.start()])
       const standby = kids(b.jwks())[1]!
+      clock.advance(PUBLISH_AHEAD_SECONDS * 1000)
       const rotated = await a.rotate()
       assert.equal(rotated.kid, standby, 'rotation promotes the key that was published ahead')
       assert.ok(b.verificationKey(rotated.kid), 'node B trusts the new signer before its next refresh')
@@ -55,10 +57,34 @@ for (const engine of await availableEngines()) {
       assert.deepEqual(live.map((k) => k.state).sort(), ['active', 'next'])
     })
 
-    test('concurrent rotations on two nodes leave one signer and one standby', async () => {
+    test('a standby published less than the JWKS cache lifetime plus a key refresh ago does not sign yet', async () => {
+      const a = node()
+      await a.start()
+      await a.rotate({ force: true }) // a standby created just now
+      const signer = a.signer().kid
+      clock.advance((PUBLISH_AHEAD_SECONDS - 1) * 1000)
+      await assert.rejects(a.rotate(), (err: unknown) => err instanceof StandbyKeyNotReady && err.retryAfterSeconds === 1)
+      assert.equal(a.signer().kid, signer, 'a refused rotation changes nothing')
+      clock.advance(1000)
+      assert.notEqual((await a.rotate()).kid, signer)
+    })
+
+    test('concurrent rotations on two nodes: one promotes the aged standby, the others find its successor too new', async () => {
       const [a, b] = [node(), node()]
       await Promise.all([a.start(), b.start()])
-      const results = await Promise.all([a.rotate(), b.rotate(), a.rotate(), b.rotate()])
+      clock.advance(PUBLISH_AHEAD_SECONDS * 1000)
+      const results = await Promise.allSettled([a.rotate(), b.rotate(), a.rotate(), b.rotate()])
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+      assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof StandbyKeyNotReady))
+      const live = (await storage.keys.list('agent-tokens')).filter((k) => k.state !== 'retired')
+      assert.deepEqual(live.map((k) => k.state).sort(), ['active', 'next'])
+    })
+
+    test('concurrent forced rotations on two nodes leave one signer and one standby', async () => {
+      const [a, b] = [node(), node()]
+      await Promise.all([a.start(), b.start()])
+      const force = { force: true }
+      const results = await Promise.all([a.rotate(force), b.rotate(force), a.rotate(force), b.rotate(force)])
       assert.equal(new Set(results.map((r) => r.retiredKid)).size, 4, 'no key is retired twice')
       const live = (await storage.keys.list('agent-tokens')).filter((k) => k.state !== 'retired')
       assert.deepEqual(live.map((k) => k.state).sort(), ['active', 'next'])

@@ -58,8 +58,23 @@ describe('mandate serve as an operator runs it', () => {
     assert.match(wrong.stderr, /^mandate: cannot decrypt signing key \S+; is this the master key it was stored under\?/m)
   })
 
+  test('mandate keys rotate refuses a standby published less than 70 s ago, unless --force', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'mandate-rotate-'))
+    try {
+      const refused = await runMandate(['keys', 'rotate', '--data-dir', fresh])
+      assert.equal(refused.code, 1)
+      assert.match(refused.stderr, /^mandate: the next signing key was published \d+ s ago; it signs only after 70 s/m)
+      const forced = await runMandate(['keys', 'rotate', '--force', '--data-dir', fresh])
+      assert.equal(forced.code, 0, forced.stderr)
+      assert.match(forced.stdout, /^new signing key \S+; retired \S+$/m)
+    } finally {
+      rmSync(fresh, { recursive: true, force: true })
+    }
+  })
+
   test('mandate keys rotate promotes the standby key while the old key stays published', async () => {
-    const rotated = await runMandate(['keys', 'rotate', '--data-dir', dir])
+    // --force: this data directory's keys are seconds old (see the test above).
+    const rotated = await runMandate(['keys', 'rotate', '--force', '--data-dir', dir])
     assert.equal(rotated.code, 0, rotated.stderr)
     const server = spawnMandate(['serve', '--port', '0', '--data-dir', dir])
     const issuer = issuerOf(await server.ready)

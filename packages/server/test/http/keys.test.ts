@@ -4,6 +4,7 @@ import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { accessToken, admin, call, registeredAgent } from '../support/client.js'
 import { ManualClock } from '../../src/ports/clock.js'
+import { PUBLISH_AHEAD_SECONDS } from '../../src/crypto/key-service.js'
 
 type Jwks = { keys: Record<string, unknown>[] }
 const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[0]!, 'base64url').toString()).kid as string
@@ -37,6 +38,7 @@ for (const engine of await availableEngines()) {
       const agent = await registeredAgent(server)
       const oldToken = await accessToken(server, agent)
       const publishedBefore = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      clock.advance(PUBLISH_AHEAD_SECONDS * 1000)
       const rotated = await admin(server, 'POST', '/keys/rotate')
       assert.equal(rotated.status, 200)
       assert.equal(rotated.body.retired_kid, kidOf(oldToken))
@@ -61,9 +63,47 @@ for (const engine of await availableEngines()) {
       assert.equal((events.body.events as unknown[]).length, 1)
     })
 
-    test('concurrent rotations each retire a different key, and the audit log says which', async () => {
+    test('a second rotation before its standby was published for the JWKS cache lifetime is refused, so a cached JWKS always holds the signer', async () => {
+      clock.advance(PUBLISH_AHEAD_SECONDS * 1000)
+      const first = await admin(server, 'POST', '/keys/rotate')
+      assert.equal(first.status, 200, first.text)
+      // A resource server caches the JWKS now, for as long as Cache-Control allows.
+      const cachedRes = await call<Jwks>(server, 'GET', '/jwks')
+      const maxAge = Number(/max-age=(\d+)/.exec(cachedRes.headers.get('cache-control') ?? '')?.[1])
+      const cached = cachedRes.body.keys.map((k) => k.kid)
+
+      clock.advance(5000)
+      const second = await admin(server, 'POST', '/keys/rotate')
+      assert.equal(second.status, 409, second.text)
+      assert.equal(second.body.error, 'conflict')
+      assert.match(second.body.error_description as string, /published 5 s ago/)
+      assert.equal(second.headers.get('retry-after'), String(PUBLISH_AHEAD_SECONDS - 5))
+      const agent = await registeredAgent(server)
+      assert.equal(kidOf(await accessToken(server, agent)), first.body.kid, 'the refused rotation changed nothing')
+
+      // Once the standby has outlived every cache of the JWKS, it may sign.
+      clock.advance((PUBLISH_AHEAD_SECONDS - 5) * 1000)
+      assert.ok(PUBLISH_AHEAD_SECONDS > maxAge)
+      const third = await admin(server, 'POST', '/keys/rotate')
+      assert.equal(third.status, 200, third.text)
+      assert.ok(cached.includes(third.body.kid as string), 'the JWKS cached before was already publishing the new signer')
+    })
+
+    test('an emergency rotation with {"force": true} does not wait, and is audited as forced', async () => {
+      const before = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      const forced = await admin(server, 'POST', '/keys/rotate', { force: true })
+      assert.equal(forced.status, 200, forced.text)
+      assert.ok(before.includes(forced.body.kid as string))
+      const events = (await admin(server, 'GET', '/audit?action=key.rotated&limit=1')).body.events as { details: { forced: boolean } }[]
+      assert.equal(events[0]!.details.forced, true)
+      const bad = await admin(server, 'POST', '/keys/rotate', { force: 'yes' })
+      assert.equal(bad.status, 400)
+      assert.equal(bad.body.error, 'invalid_request')
+    })
+
+    test('concurrent forced rotations each retire a different key, and the audit log says which', async () => {
       const before = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.length
-      const results = await Promise.all([1, 2, 3].map(() => admin(server, 'POST', '/keys/rotate')))
+      const results = await Promise.all([1, 2, 3].map(() => admin(server, 'POST', '/keys/rotate', { force: true })))
       assert.deepEqual(results.map((r) => r.status), [200, 200, 200])
       const retired = results.map((r) => r.body.retired_kid as string)
       const created = results.map((r) => r.body.kid as string)

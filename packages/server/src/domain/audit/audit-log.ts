@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { AuditEntry, AuditEvent, AuditStore } from '../../ports/audit-store.js'
 import type { Clock } from '../../ports/clock.js'
 import { storableText } from '../text.js'
@@ -95,7 +95,9 @@ export class AuditLog implements AuditRecorder {
       const e = p.entry
       // Hash exactly what the store will keep: text it cannot hold exactly is made storable first.
       const unhashed: Omit<AuditEvent, 'hash'> = {
-        id: `evt_${randomUUID()}`,
+        // The sequence number first, so events of one stream written in the same millisecond list
+        // in the order they happened ("newest first" sorts by ts, then id); the rest keeps ids unique.
+        id: `evt_${(seq + 1).toString(36).padStart(11, '0')}${randomBytes(12).toString('base64url')}`,
         streamId: this.streamId,
         seq: ++seq,
         ts: p.ts,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { adminNoStore, requireAdmin } from '../admin-auth.js'
+import { InvalidRequest } from '../../protocol/errors.js'
 import { readOptionalFields } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { adminAgentRoutes } from './admin-agents.js'
@@ -17,11 +18,12 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminAuditRoutes(admin, s)
     adminSessionRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
-      readOptionalFields(request, [])
-      const rotated = await s.keys.rotate()
+      const { force } = readOptionalFields(request, ['force'])
+      if (force !== undefined && typeof force !== 'boolean') throw new InvalidRequest('force must be true or false')
+      const rotated = await s.keys.rotate({ force: force === true })
       await s.audit.record({
         actorType: 'admin', actorId: request.admin?.id ?? null, action: 'key.rotated', outcome: 'success', target: rotated.kid,
-        ip: request.ip, requestId: request.id, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null },
+        ip: request.ip, requestId: request.id, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force === true },
       })
       return reply.send({ kid: rotated.kid, retired_kid: rotated.retiredKid ?? null })
     })

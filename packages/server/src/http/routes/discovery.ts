@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { serverMetadata } from '../../protocol/discovery.js'
+import { JWKS_MAX_AGE_SECONDS } from '../../crypto/key-service.js'
 import type { HttpServices } from '../services.js'
 
 export function discoveryRoutes(app: FastifyInstance, s: HttpServices): void {
@@ -9,8 +10,8 @@ export function discoveryRoutes(app: FastifyInstance, s: HttpServices): void {
   app.get('/.well-known/oauth-authorization-server', metadata)
   app.get('/.well-known/openid-configuration', metadata)
   app.get('/jwks', (_req, reply) =>
-    // Short caching is safe: the next signer is published ahead of use (see KeyService), and
-    // verifiers refetch on an unknown kid.
-    reply.header('cache-control', 'public, max-age=60').type('application/jwk-set+json').send(s.keys.jwks()),
+    // Short caching is safe: the next signer is published at least this long before it signs
+    // (PUBLISH_AHEAD_SECONDS), and verifiers refetch on an unknown kid.
+    reply.header('cache-control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`).type('application/jwk-set+json').send(s.keys.jwks()),
   )
 }

@@ -1,7 +1,10 @@
-import type { Kysely, Selectable } from 'kysely'
+import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely'
 import type { KeyDomain, KeyStore, StoredKey } from '../../../ports/key-store.js'
 import type { Database, SigningKeysTable } from './schema.js'
 import { isRetryableConflict, isUniqueViolation } from './sql-errors.js'
+
+// Any constant will do: it only has to be the same for every rotation of the keys.
+const ROTATION_LOCK = 7_001_002
 
 function keyFromRow(r: Selectable<SigningKeysTable>): StoredKey {
   return {
@@ -35,13 +38,18 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
       const rows = await db.selectFrom('signing_keys').selectAll().where('domain', '=', domain).orderBy('created_at', 'desc').execute()
       return rows.map(keyFromRow)
     },
-    async rotate(standby, retiredPublishUntil) {
-      // A concurrent rotation on another connection can commit between our statements (the
-      // one-active and one-standby indexes then refuse ours) or lock the same two rows in the
-      // other order (PostgreSQL reports a deadlock); either way we retry against its result.
+    async rotate(standby, retiredPublishUntil, promotableCreatedBy) {
+      // Rotations take turns (a transaction lock on PostgreSQL; SQLite has one writer), so the
+      // standby's age is checked against the standby that is really promoted. The retry covers
+      // writers that predate the lock.
       for (let attempt = 1; ; attempt++) {
         try {
           return await db.transaction().execute(async (trx) => {
+            if (trx.getExecutor().adapter instanceof PostgresAdapter) await sql`select pg_advisory_xact_lock(${ROTATION_LOCK})`.execute(trx)
+            if (promotableCreatedBy !== undefined) {
+              const next = await trx.selectFrom('signing_keys').select('created_at').where('domain', '=', standby.domain).where('state', '=', 'next').executeTakeFirst()
+              if (next && next.created_at > promotableCreatedBy) return { status: 'standby_too_new' as const, standbyCreatedAt: next.created_at }
+            }
             const retired = await trx
               .updateTable('signing_keys')
               .set({ state: 'retired', publish_until: retiredPublishUntil })
@@ -57,7 +65,7 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
               .returning('kid')
               .executeTakeFirst()
             await trx.insertInto('signing_keys').values(keyToRow({ ...standby, state: promoted ? 'next' : 'active' })).execute()
-            return { kid: promoted?.kid ?? standby.kid, retiredKid: retired?.kid }
+            return { status: 'rotated' as const, kid: promoted?.kid ?? standby.kid, retiredKid: retired?.kid }
           })
         } catch (err) {
           if (!(isUniqueViolation(err) || isRetryableConflict(err)) || attempt >= 8) throw err
