@@ -36,7 +36,7 @@ export interface AgentRepo {
   get(id: string): Promise<Agent | undefined>
   list(filter: AgentFilter): Promise<Agent[]>
   /** Replaces the client metadata fields of an active agent (RFC 7592 §2.2). */
-  updateMetadata(id: string, fields: Pick<Agent, 'authMethod' | 'scopes' | 'grantTypes' | 'metadata'>, now: number): Promise<Agent | undefined>
+  updateMetadata(id: string, fields: Pick<Agent, 'authMethod' | 'scopes' | 'grantTypes' | 'metadata' | 'roleVersion'>, now: number): Promise<Agent | undefined>
   /**
    * Moves an agent between statuses. `from` lists the statuses the change is allowed from;
    * retiring also frees its slot in the role's max_agents. Returns the agent after the change,

@@ -112,7 +112,7 @@ for (const engine of await availableEngines()) {
     })
 
     test('bad agent list queries are refused with 400 invalid_request', async () => {
-      for (const q of ['status=sleeping', 'limit=0', 'limit=501', 'limit=ten', 'limit=-1', 'colour=blue', 'role=a&role=b']) {
+      for (const q of ['status=sleeping', 'limit=0', 'limit=501', 'limit=ten', 'limit=-1', 'colour=blue', 'role=a&role=b', 'cursor=zzz', 'cursor=ses_0abc']) {
         const res = await admin(server, 'GET', `/agents?${q}`)
         assert.equal(res.status, 400, q)
         assert.equal(res.body.error, 'invalid_request', q)

@@ -106,8 +106,17 @@ for (const engine of await availableEngines()) {
       assert.equal(read.target, '/admin/agents/:id')
     })
 
+    test('since and until take real calendar dates, leap days and leap seconds included', async () => {
+      for (const q of ['since=2024-02-29T00:00:00Z', 'until=2016-12-31T23:59:60Z', 'since=2026-12-04T06:00:00.123456789%2B01:00']) {
+        const res = await admin(server, 'GET', `/audit?${q}`)
+        assert.equal(res.status, 200, `${q}: ${res.text}`)
+      }
+    })
+
     test('bad audit queries are refused', async () => {
-      for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'since=-1', 'since=March%207', 'until=2026-01-01', 'cursor=xyz', 'bogus=1', 'action=a&action=b']) {
+      for (const q of ['limit=0', 'limit=abc', 'outcome=maybe', 'since=yesterday', 'since=-1', 'since=March%207', 'until=2026-01-01', 'cursor=xyz', 'bogus=1', 'action=a&action=b',
+        // RFC 3339 §5.7: days that no month has.
+        'since=2026-02-29T00:00:00Z', 'since=2026-02-30T00:00:00Z', 'until=2026-04-31T00:00:00Z', 'until=2026-11-31T12:00:00Z', 'since=2026-12-04T24:00:00Z', 'since=2026-12-04T12:60:00Z']) {
         const res = await admin(server, 'GET', `/audit?${q}`)
         assert.equal(res.status, 400, q)
         assert.equal(res.body.error, 'invalid_request', q)

@@ -426,6 +426,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'an unknown state', request: (f) => baseline(ep, f, { path: '/admin/sessions?state=paused' }), status: 400, error: 'invalid_request' },
         { label: 'limit 0', request: (f) => baseline(ep, f, { path: '/admin/sessions?limit=0' }), status: 400, error: 'invalid_request' },
         { label: 'a limit that is not a number', request: (f) => baseline(ep, f, { path: '/admin/sessions?limit=ten' }), status: 400, error: 'invalid_request' },
+        { label: 'a cursor this server never issued', request: (f) => baseline(ep, f, { path: '/admin/sessions?cursor=zzz' }), status: 400, error: 'invalid_request' },
       )
       break
     case 'GET /revocations':

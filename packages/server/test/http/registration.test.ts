@@ -4,7 +4,7 @@ import { ManualClock } from '../../src/ports/clock.js'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import {
-  accessToken, admin, call, createRole, initialAccessToken, introspect, manageRegistration, register, registeredAgent, tokenRequest, type Reply,
+  accessToken, admin, auditEvents, call, createRole, initialAccessToken, introspect, manageRegistration, register, registeredAgent, tokenRequest, type Reply,
 } from '../support/client.js'
 
 /** RFC 6750 §3: a Bearer challenge carrying error="invalid_token". */
@@ -174,9 +174,15 @@ for (const engine of await availableEngines()) {
       assert.equal((await tokenRequest(server, agent)).status, 200)
     })
 
-    test('registration without an initial access token is refused with 401 invalid_token', async () => {
-      const res = await call(server, 'POST', '/register', { headers: { 'content-type': 'application/json' }, body: '{}' })
-      assertInvalidToken(res, 'no token')
+    test('registration or management without any credential gets 401 and a bare Bearer challenge (RFC 6750 §3.1)', async () => {
+      const agent = await registeredAgent(server)
+      const requests: Array<[string, string]> = [['POST', '/register'], ['GET', `/register/${agent.clientId}`], ['PUT', `/register/${agent.clientId}`], ['DELETE', `/register/${agent.clientId}`]]
+      for (const [method, path] of requests) {
+        const res = await call(server, method, path, method === 'POST' || method === 'PUT' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {})
+        assert.equal(res.status, 401, `${method} ${path}`)
+        assert.equal(res.body.error, 'invalid_token', `${method} ${path}: the body still says why`)
+        assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="mandate"', `${method} ${path}`)
+      }
     })
 
     test('a wrong or malformed initial access token is refused with 401 invalid_token', async () => {
@@ -279,7 +285,6 @@ for (const engine of await availableEngines()) {
       assertInvalidToken(await manageRegistration(server, a.clientId, a.clientSecret, 'GET'), 'the client secret')
       assertInvalidToken(await manageRegistration(server, a.clientId, server.adminToken, 'GET'), 'the admin token')
       assertInvalidToken(await manageRegistration(server, 'agt_doesnotexist', a.registrationAccessToken, 'GET'), 'unknown client')
-      assertInvalidToken(await call(server, 'GET', `/register/${a.clientId}`), 'no token')
       assertInvalidToken(await manageRegistration(server, a.clientId, b.registrationAccessToken, 'PUT', { client_id: a.clientId }), 'PUT with a foreign token')
       assertInvalidToken(await manageRegistration(server, a.clientId, b.registrationAccessToken, 'DELETE'), 'DELETE with a foreign token')
       assert.equal((await tokenRequest(server, a)).status, 200, 'nothing happened to the agent')
@@ -337,6 +342,20 @@ for (const engine of await availableEngines()) {
       assert.match(res.body.error_description as string, /admin/)
       assert.equal((await manageRegistration(server, agent.clientId, agent.registrationAccessToken, 'GET')).body.scope, 'a')
       assert.equal((await tokenRequest(server, agent, { scope: 'admin' })).status, 400)
+    })
+
+    test('a PUT taking scopes the role gained later moves the agent to the role version that allowed them', async () => {
+      const agent = await registeredAgent(server, { role: { scopes: ['r'] } })
+      const roleChange = await admin(server, 'PUT', `/roles/${agent.role}`, { scopes: ['r', 'w'] })
+      assert.equal(roleChange.status, 200, roleChange.text)
+      assert.equal((await tokenRequest(server, agent, { scope: 'w' })).body.error, 'invalid_scope', 'w came with version 2')
+      const res = await manageRegistration(server, agent.clientId, agent.registrationAccessToken, 'PUT', { client_id: agent.clientId, scope: 'r w' })
+      assert.equal(res.status, 200, res.text)
+      assert.equal((await admin(server, 'GET', `/agents/${agent.clientId}`)).body.role_version, 2)
+      assert.equal((await tokenRequest(server, agent, { scope: 'w' })).status, 200)
+      const [updated] = await auditEvents(server, { action: 'agent.updated', target: agent.clientId })
+      assert.equal(updated?.details.role_version, 2)
+      assert.equal(updated?.details.previous_role_version, 1)
     })
 
     test('PUT with a bad redirect_uri or malformed body is refused and changes nothing', async () => {

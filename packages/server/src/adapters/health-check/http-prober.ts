@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import { isIP, type LookupFunction } from 'node:net'
 import type { HealthProber } from '../../ports/health-prober.js'
-import { addressRefusal } from './address-policy.js'
+import { addressRefusal } from '../../domain/sessions/address-policy.js'
 
 export interface ProberOptions {
   /** Whole probe, connection to response headers. */

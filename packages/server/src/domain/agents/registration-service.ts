@@ -124,16 +124,21 @@ export class RegistrationService {
     return agent
   }
 
-  /** RFC 7592 §2.2: replaces the client's metadata; scope stays within the role. */
+  /**
+   * RFC 7592 §2.2: replaces the client's metadata; scope stays within the role. The update is
+   * judged by the role as it is now, so the agent now holds that role version (its lineage
+   * shows under which policy it got what it holds).
+   */
   async update(agent: Agent, requested: RequestedClient, ctx: ActionContext): Promise<{ agent: Agent; role: Role | undefined }> {
     if (agent.status !== 'active') throw new AgentNotActive(agent.id, agent.status)
     const role = await this.roles.get(agent.role)
     if (!role) throw new ValidationFailed('scope', `the agent's role ${agent.role} no longer exists`)
     const scopes = scopesWithinRole(requested.scopes, role)
-    const updated = await this.agents.updateMetadata(agent.id, { authMethod: requested.authMethod, scopes, grantTypes: requested.grantTypes, metadata: requested.metadata }, this.clock.now())
+    const fields = { authMethod: requested.authMethod, scopes, grantTypes: requested.grantTypes, metadata: requested.metadata, roleVersion: role.version }
+    const updated = await this.agents.updateMetadata(agent.id, fields, this.clock.now())
     this.directory.invalidate(agent.id)
     if (!updated) throw new AgentNotActive(agent.id, 'no longer active')
-    await this.audit.record({ ...auditActor(ctx), action: 'agent.updated', outcome: 'success', target: agent.id, role: agent.role, details: { scopes, auth_method: requested.authMethod } })
+    await this.audit.record({ ...auditActor(ctx), action: 'agent.updated', outcome: 'success', target: agent.id, role: agent.role, details: { scopes, auth_method: requested.authMethod, role_version: role.version, previous_role_version: agent.roleVersion } })
     return { agent: updated, role }
   }
 

@@ -1,4 +1,5 @@
 import type { Lifecycle, RoleSettings } from '../../ports/role-repo.js'
+import { neverProbed } from '../sessions/address-policy.js'
 import { ValidationFailed } from '../errors.js'
 import { isScopeToken, MAX_SCOPES } from '../scope-token.js'
 
@@ -76,6 +77,8 @@ function parseHealthCheckHosts(v: unknown): string[] {
   const hosts = v.map((h: unknown) => {
     const host = typeof h === 'string' ? normalizeHostPattern(h) : undefined
     if (host === undefined) throw new ValidationFailed('health_check_hosts', 'each health_check_hosts entry must be a host name, an IP address, or *.domain (no scheme, port or path)')
+    const never = neverProbed(host.replace(/^\[|\]$/g, ''))
+    if (never !== undefined) throw new ValidationFailed('health_check_hosts', `health_check_hosts may not list ${never.slice(0, 120)}`)
     return host
   })
   return [...new Set(hosts)]

@@ -16,7 +16,7 @@ export function adminAgentRoutes(admin: FastifyInstance, s: HttpServices): void 
     if (status !== undefined && !STATUSES.includes(status as AgentStatus)) throw new InvalidRequest(`status must be one of ${STATUSES.join(', ')}`)
     const limit = parseLimit(q.get('limit'))
     // One row more than asked for tells whether another page exists, so a full last page says next: null.
-    const rows = await s.agents.list({ role: q.get('role'), status: status as AgentStatus | undefined, limit: limit + 1, after: q.get('cursor') })
+    const rows = await s.agents.list({ role: q.get('role'), status: status as AgentStatus | undefined, limit: limit + 1, after: parseIdCursor(q.get('cursor'), 'agt_') })
     const agents = rows.slice(0, limit)
     return { agents: agents.map(agentJson), next_cursor: rows.length > limit ? agents[agents.length - 1]!.id : null }
   })
@@ -32,6 +32,13 @@ export function adminAgentRoutes(admin: FastifyInstance, s: HttpServices): void 
     readOptionalFields(request, [])
     return agentJson(await s.agents.resume(request.params.id, actionContext(request, adminActor(request))))
   })
+}
+
+/** A cursor that is an id this server handed out as next_cursor; anything else would silently page nowhere. */
+export function parseIdCursor(raw: string | undefined, prefix: string): string | undefined {
+  if (raw === undefined) return undefined
+  if (!raw.startsWith(prefix) || !/^[A-Za-z0-9_-]{1,100}$/.test(raw)) throw new InvalidRequest('cursor is not one this server issued')
+  return raw
 }
 
 export function parseLimit(raw: string | undefined, max = 500, fallback = 100): number {

@@ -36,10 +36,22 @@ export function adminAuditRoutes(admin: FastifyInstance, s: HttpServices): void 
 function parseTime(raw: string | undefined, name: string): number | undefined {
   if (raw === undefined) return undefined
   // Unix seconds, or an RFC 3339 date-time with an explicit offset; nothing Date.parse merely guesses at.
-  const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i
-  const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : rfc3339.test(raw) ? Date.parse(raw) : NaN
-  if (!Number.isFinite(ms)) throw new InvalidRequest(`${name} must be an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z) or Unix seconds`)
+  const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : parseRfc3339(raw)
+  if (ms === undefined || !Number.isFinite(ms)) throw new InvalidRequest(`${name} must be an RFC 3339 date-time (e.g. 2026-01-31T12:00:00Z) or Unix seconds`)
   return ms
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i
+
+/** RFC 3339 §5.6 date-time, with §5.7's limits: no 30 February, and a leap second (:60) counts as the next second. */
+function parseRfc3339(raw: string): number | undefined {
+  const m = RFC3339.exec(raw)
+  if (!m) return undefined
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 60) return undefined
+  const leap = second === 60 ? 1000 : 0
+  return Date.parse(raw.slice(0, 17) + (leap ? '59' : m[6]) + raw.slice(19)) + leap
 }
 
 function encodeCursor(ts: number, id: string): string {

@@ -6,7 +6,7 @@ import { InvalidRequest } from '../../protocol/errors.js'
 import { adminActor } from '../admin-auth.js'
 import { actionContext, readOptionalFields, readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
-import { parseLimit } from './admin-agents.js'
+import { parseIdCursor, parseLimit } from './admin-agents.js'
 
 type IdParams = { Params: { id: string } }
 const STATES: readonly SessionState[] = ['active', 'completed', 'expired', 'terminated']
@@ -19,7 +19,7 @@ export function adminSessionRoutes(admin: FastifyInstance, s: HttpServices): voi
     if (state !== undefined && !STATES.includes(state as SessionState)) throw new InvalidRequest(`state must be one of ${STATES.join(', ')}`)
     const limit = parseLimit(q.get('limit'))
     // One row more than asked for tells whether another page exists.
-    const rows = await s.sessions.list({ agent: q.get('agent'), role: q.get('role'), label: q.get('label'), state: state as SessionState | undefined, limit: limit + 1, after: q.get('cursor') })
+    const rows = await s.sessions.list({ agent: q.get('agent'), role: q.get('role'), label: q.get('label'), state: state as SessionState | undefined, limit: limit + 1, after: parseIdCursor(q.get('cursor'), 'ses_') })
     const page = rows.slice(0, limit)
     return { sessions: page.map(sessionJson), next_cursor: rows.length > limit ? page[page.length - 1]!.id : null }
   })

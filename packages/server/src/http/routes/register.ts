@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { ValidationFailed } from '../../domain/errors.js'
+import { BadRegistrationCredential, ValidationFailed } from '../../domain/errors.js'
 import { parseClientMetadata, registrationResponse } from '../../protocol/client-metadata.js'
-import { InvalidClientMetadata } from '../../protocol/errors.js'
+import { CredentialsMissing, InvalidClientMetadata } from '../../protocol/errors.js'
 import { actionContext, bearerToken, readJson } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { noStore } from './token.js'
@@ -14,12 +14,17 @@ export function registerRoutes(app: FastifyInstance, s: HttpServices): void {
     if (err instanceof ValidationFailed) throw new InvalidClientMetadata(err.message)
     throw err
   }
+  // RFC 6750 §3.1: a request with no credentials at all gets a challenge without an error code.
+  const asMissing = (request: FastifyRequest) => (err: unknown): never => {
+    if (err instanceof BadRegistrationCredential && request.headers.authorization === undefined) throw new CredentialsMissing(err.message)
+    throw err
+  }
 
   app.post('/register', async (request, reply) => {
     const token = bearerToken(request)
     const ctx = actionContext(request, { actorType: 'anonymous', actorId: null })
     const readRequest = () => parseClientMetadata(readJson(request, metadataError))
-    const registered = await s.registration.register(token, readRequest, ctx).catch(asMetadataError)
+    const registered = await s.registration.register(token, readRequest, ctx).catch(asMissing(request)).catch(asMetadataError)
     return noStore(reply).code(201).send({
       ...registrationResponse(registered.agent, registered.role, s.issuer()),
       client_secret: registered.clientSecret,
@@ -28,7 +33,7 @@ export function registerRoutes(app: FastifyInstance, s: HttpServices): void {
   })
 
   const authenticated = (request: FastifyRequest<{ Params: { client_id: string } }>) =>
-    s.registration.authenticate(request.params.client_id, bearerToken(request))
+    s.registration.authenticate(request.params.client_id, bearerToken(request)).catch(asMissing(request))
   // RFC 7592 §3: the response carries the registration access token. Only its digest is kept,
   // so it is the one just presented (and proved) on this request.
   const withToken = (request: FastifyRequest, body: Record<string, unknown>) => ({ ...body, registration_access_token: bearerToken(request) })

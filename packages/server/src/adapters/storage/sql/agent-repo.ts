@@ -66,6 +66,7 @@ export function sqlAgentRepo(db: Kysely<Database>): AgentRepo {
           scopes: JSON.stringify(fields.scopes),
           grant_types: JSON.stringify(fields.grantTypes),
           metadata: JSON.stringify(fields.metadata),
+          role_version: fields.roleVersion,
           updated_at: now,
         })
         .where('id', '=', id)

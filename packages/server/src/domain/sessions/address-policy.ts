@@ -14,12 +14,17 @@ for (const [net, bits] of [
   ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
 ] as const) inward.addSubnet(net, bits, 'ipv6')
 
-// Never a probe target, listed or not: nobody answers a health check there.
+// Never a probe target, listed or not: nobody answers a health check there, or what answers is
+// the cloud's instance metadata service (credentials), which no task's health can depend on.
 const never = new BlockList()
 never.addSubnet('0.0.0.0', 8, 'ipv4')
 never.addSubnet('224.0.0.0', 3, 'ipv4')
+never.addSubnet('169.254.0.0', 16, 'ipv4') // link-local: AWS, GCP, Azure, OCI metadata
+never.addAddress('100.100.100.200', 'ipv4') // Alibaba Cloud metadata
 never.addAddress('::', 'ipv6')
 never.addSubnet('ff00::', 8, 'ipv6')
+never.addSubnet('fe80::', 10, 'ipv6') // link-local
+never.addAddress('fd00:ec2::254', 'ipv6') // AWS metadata over IPv6
 
 /** An IPv4 address written inside IPv6 (::ffff:a.b.c.d, ::a.b.c.d) is judged as the IPv4 address. */
 function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
@@ -33,11 +38,18 @@ function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' }
   return { address, family: isIP(address) === 4 ? 'ipv4' : 'ipv6' }
 }
 
+/** Why no probe may ever connect to this IP literal, even when an operator lists it; undefined otherwise. */
+export function neverProbed(address: string): string | undefined {
+  if (isIP(address) === 0) return undefined
+  const a = unmapped(address)
+  return never.check(a.address, a.family) ? `${address} is a link-local, metadata-service or non-unicast address` : undefined
+}
+
 /** Why a probe may not connect to this address, or undefined when it may. */
 export function addressRefusal(address: string, allowPrivate: boolean): string | undefined {
   if (isIP(address) === 0) return 'not an IP address'
   const a = unmapped(address)
-  if (never.check(a.address, a.family)) return `${address} is not a unicast address`
+  if (never.check(a.address, a.family)) return `${address} is a link-local, metadata-service or non-unicast address`
   if (!allowPrivate && inward.check(a.address, a.family)) return `${address} is a private, loopback or reserved address and the host is not listed exactly`
   return undefined
 }
