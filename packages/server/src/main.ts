@@ -111,7 +111,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         revocations: broadcaster,
         clock,
       },
-      { bodyLimitBytes: config.bodyLimitBytes, trustProxy: config.trustProxy, logger },
+      { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutSeconds: config.requestTimeoutSeconds, trustProxy: config.trustProxy, logger },
     )
 
     const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, clock, logger })

@@ -36,6 +36,11 @@ export interface Config {
    * Flag --shutdown-grace, env MANDATE_SHUTDOWN_GRACE_SECONDS. Default 10.
    */
   shutdownGraceSeconds: number
+  /**
+   * How long a client has to send a whole request, headers and body, before it gets 408.
+   * Flag --request-timeout, env MANDATE_REQUEST_TIMEOUT_SECONDS. Default 30.
+   */
+  requestTimeoutSeconds: number
 }
 
 export type TrustProxy = boolean | number | string[]
@@ -59,6 +64,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'log-level': { type: 'string' },
         'trust-proxy': { type: 'string' },
         'shutdown-grace': { type: 'string' },
+        'request-timeout': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -87,6 +93,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
   const trustProxy = parseTrustProxy(pick('trust-proxy', 'MANDATE_TRUST_PROXY') ?? 'false')
   const grace = pick('shutdown-grace', 'MANDATE_SHUTDOWN_GRACE_SECONDS') ?? '10'
   if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
+  const requestTimeout = pick('request-timeout', 'MANDATE_REQUEST_TIMEOUT_SECONDS') ?? '30'
+  if (!/^\d{1,4}$/.test(requestTimeout) || Number(requestTimeout) < 1) throw new ConfigError(`request timeout must be a whole number of seconds from 1, got "${requestTimeout.slice(0, 32)}"`)
 
   // Refuse rather than guess: every token's iss and every metadata URL would name 0.0.0.0,
   // which no client can reach or validate.
@@ -107,6 +115,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     bodyLimitBytes: 64 * 1024,
     trustProxy,
     shutdownGraceSeconds: Number(grace),
+    requestTimeoutSeconds: Number(requestTimeout),
   })
 }
 

@@ -17,6 +17,7 @@ import type { TrustProxy } from '../config/config.js'
 
 export interface HttpOptions {
   bodyLimitBytes: number
+  requestTimeoutSeconds: number
   trustProxy: TrustProxy
   logger: FastifyBaseLogger
 }
@@ -32,8 +33,12 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     // spelled as the function its types accept).
     trustProxy: typeof options.trustProxy === 'number' ? trustHops(options.trustProxy) : options.trustProxy,
     genReqId: () => randomUUID(),
-    // The whole request must arrive within 30 s: a client dripping its body holds no socket for long.
-    requestTimeout: 30_000,
+    // The whole request, headers and body, must arrive in time: a client dripping its body holds no socket for long.
+    requestTimeout: options.requestTimeoutSeconds * 1000,
+    // Node checks that deadline only this often (every 30 s by default, so a drip could hold on
+    // for a minute more), and enforces it on a body still arriving only when the headers timeout
+    // is no longer than it (otherwise its default, 60 s, lets a drip go on for as long as it likes).
+    http: { connectionsCheckingInterval: 1000, headersTimeout: options.requestTimeoutSeconds * 1000, requestTimeout: options.requestTimeoutSeconds * 1000 },
     // Our own hook answers requests that arrive while closing, in the same JSON error shape.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -62,6 +67,11 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     // Path parameters arrive percent-decoded: an id holding U+0000 names nothing and must not reach the database.
     for (const value of Object.values((request.params ?? {}) as Record<string, unknown>)) {
       if (typeof value === 'string' && !isStorableText(value)) throw new InvalidRequest('the path contains U+0000 or an unpaired surrogate')
+    }
+    // RFC 9110 §8.4.1: a body in a content coding we do not decode is refused, not read as if plain.
+    const coding = request.headers['content-encoding']
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      throw new OAuthError('invalid_request', 'Content-Encoding is not supported; send the body uncompressed', 415)
     }
     // RFC 9110 §5.3: Authorization is not a list; two of them are ambiguous, and Node would keep only the first.
     if (countHeader(request.raw.rawHeaders, 'authorization') > 1) throw new InvalidRequest('send one Authorization header')

@@ -247,6 +247,10 @@ function rowsFor(ep: Endpoint): Row[] {
     }
   }
 
+  if (ep.body !== 'none') {
+    rows.push({ label: 'a gzip Content-Encoding', request: (f) => baseline(ep, f, { headers: { 'content-encoding': 'gzip' } }), status: 415, error: 'invalid_request' })
+  }
+
   // Wrong method: the resource exists, so 405 with an Allow header (checked below), not 404.
   const wrongMethod = 'PATCH'
   rows.push({ label: `method ${wrongMethod}`, request: (f) => baseline(ep, f, { method: wrongMethod, body: undefined }), status: 405, error: 'invalid_request' })

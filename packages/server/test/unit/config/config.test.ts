@@ -53,3 +53,10 @@ test('listening on every interface needs an explicit issuer: none could be guess
   }
   assert.equal(loadConfig(['--host', '::1'], {}).issuer, null)
 })
+
+test('the request timeout is 30 s unless set, in whole seconds from 1', () => {
+  assert.equal(loadConfig([], {}).requestTimeoutSeconds, 30)
+  assert.equal(loadConfig(['--request-timeout', '5'], { MANDATE_REQUEST_TIMEOUT_SECONDS: '9' }).requestTimeoutSeconds, 5)
+  assert.equal(loadConfig([], { MANDATE_REQUEST_TIMEOUT_SECONDS: '9' }).requestTimeoutSeconds, 9)
+  for (const bad of ['0', '-1', '1.5', 'ten', '99999']) assert.throws(() => loadConfig(['--request-timeout', bad], {}), ConfigError, bad)
+})
