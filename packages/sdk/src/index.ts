@@ -1,6 +1,6 @@
 // Agent side
 export { Mandate, type MandateOptions } from './agent/mandate.js'
-export { Agent, type AgentCredentials, type ClientCredentialsOptions } from './agent/agent.js'
+export { Agent, type AgentCredentials, type ClientCredentialsOptions, type RegisteredAgent } from './agent/agent.js'
 export type { RegisterAgentOptions, Registration } from './agent/registration.js'
 export type { TokenSet } from './agent/token-response.js'
 export { Session, type SessionEvents } from './session/session.js'

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { decodeJwt } from 'jose'
-import { Mandate, MandateError, metadataUrl } from '../src/index.js'
+import { Mandate, MandateError, metadataUrl, type Agent, type Registration } from '../src/index.js'
 import { call } from '../../server/test/support/client.js'
 import { createRole, initialAccessToken, mandateFor, registeredAgent, startTestServer, type TestServer } from './support/mandate-server.js'
 import { countingFetch } from './support/fetches.js'
@@ -38,8 +38,11 @@ describe('agent side against a real server', () => {
     const mandate = mandateFor(server)
     const agent = await mandate.registerAgent({ initialAccessToken: await initialAccessToken(server, role), name: 'sdk agent', scope: ['loans:read'] })
     assert.match(agent.clientId, /^agt_/)
-    assert.equal(agent.registration?.role, role)
-    assert.equal(agent.registration?.scope, 'loans:read')
+    // Typed as always there after registration: no `!` or `?.` needed (npm run typecheck checks this).
+    const registration: Registration = agent.registration
+    assert.equal(registration.role, role)
+    assert.equal(registration.scope, 'loans:read')
+    assert.equal(registration.clientId, agent.clientId)
     const token = await agent.clientCredentialsToken({ resource: 'https://loans.example.com' })
     assert.equal(token.tokenType, 'Bearer')
     assert.equal(token.scope, 'loans:read')
@@ -48,15 +51,22 @@ describe('agent side against a real server', () => {
     assert.equal(claims.sub, agent.clientId)
     assert.equal(claims.aud, 'https://loans.example.com')
 
-    // The same agent, rebuilt from stored credentials.
-    const again = mandate.agent({ clientId: agent.clientId, clientSecret: agent.registration!.clientSecret })
+    // The same agent, rebuilt from stored credentials: a plain Agent, whose registration stays optional.
+    const again = mandate.agent({ clientId: agent.clientId, clientSecret: registration.clientSecret })
     assert.equal(decodeJwt((await again.clientCredentialsToken()).accessToken).sub, agent.clientId)
+    assert.equal(again.registration, undefined)
+    // @ts-expect-error: mandate.agent() knows no registration, so the type says it may be undefined.
+    const notKnown: Registration = again.registration
+    assert.equal(notKnown, undefined)
+    // A registered agent is still an Agent, wherever one is expected.
+    const asAgent: Agent = agent
+    assert.equal(asAgent.registration, registration)
   })
 
   test('client_secret_post agents authenticate in the body', async () => {
     const role = await createRole(server)
     const agent = await mandateFor(server).registerAgent({ initialAccessToken: await initialAccessToken(server, role), authMethod: 'client_secret_post' })
-    assert.equal(agent.registration?.authMethod, 'client_secret_post')
+    assert.equal(agent.registration.authMethod, 'client_secret_post')
     assert.ok((await agent.clientCredentialsToken()).accessToken)
   })
 
@@ -83,7 +93,7 @@ describe('agent side against a real server', () => {
     const { agent } = await registeredAgent(server)
     const { accessToken } = await agent.clientCredentialsToken()
     await agent.revokeToken(accessToken)
-    const secret = agent.registration!.clientSecret
+    const secret = agent.registration.clientSecret
     const res = await call(server, 'POST', '/introspect', {
       headers: { authorization: `Basic ${btoa(`${agent.clientId}:${secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token: accessToken }).toString(),

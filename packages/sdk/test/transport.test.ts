@@ -13,7 +13,7 @@ describe('retries against a real server behind a faulty proxy', () => {
   before(async () => {
     server = await startTestServer('sqlite')
     const { agent } = await registeredAgent(server)
-    creds = { clientId: agent.clientId, clientSecret: agent.registration!.clientSecret }
+    creds = { clientId: agent.clientId, clientSecret: agent.registration.clientSecret }
   })
   after(async () => {
     for (const p of proxies) await p.close()

@@ -21,6 +21,9 @@ export interface ClientCredentialsOptions {
   resource?: string | readonly string[]
 }
 
+/** An agent this SDK has just registered (Mandate.registerAgent): its registration is always there. */
+export type RegisteredAgent = Agent & { readonly registration: Registration }
+
 /** A registered agent: gets tokens, starts sessions. */
 export class Agent {
   readonly clientId: string
@@ -30,7 +33,7 @@ export class Agent {
   constructor(
     private readonly ctx: ClientContext,
     credentials: AgentCredentials,
-    /** Set when this agent was registered through this SDK. */
+    /** Set when this agent was registered through this SDK (see RegisteredAgent); undefined for `mandate.agent(credentials)`. */
     readonly registration?: Registration,
   ) {
     this.clientId = credentials.clientId

@@ -2,7 +2,7 @@ import { Discovery, type ServerMetadata } from '../discovery/metadata.js'
 import type { RetryPolicy } from '../http/retry.js'
 import { Transport, type FetchLike } from '../http/transport.js'
 import { consoleLogger, type Logger } from '../logger.js'
-import { Agent, type AgentCredentials } from './agent.js'
+import { Agent, type AgentCredentials, type RegisteredAgent } from './agent.js'
 import type { ClientContext } from './context.js'
 import { register, type RegisterAgentOptions } from './registration.js'
 
@@ -33,10 +33,10 @@ export class Mandate {
     return this.ctx.discovery.metadata()
   }
 
-  /** Self-registration (RFC 7591) under the role the initial access token is for. */
-  async registerAgent(options: RegisterAgentOptions): Promise<Agent> {
+  /** Self-registration (RFC 7591) under the role the initial access token is for; `agent.registration` holds the credentials. */
+  async registerAgent(options: RegisterAgentOptions): Promise<RegisteredAgent> {
     const registration = await register(this.ctx, options)
-    return new Agent(this.ctx, registration, registration)
+    return new Agent(this.ctx, registration, registration) as RegisteredAgent
   }
 
   /** An agent registered earlier. */

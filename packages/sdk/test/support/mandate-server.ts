@@ -1,6 +1,6 @@
 import { admin, createRole, initialAccessToken } from '../../../server/test/support/client.js'
 import { startTestServer, type TestServer } from '../../../server/test/support/server.js'
-import { Mandate, silentLogger, type Agent, type FetchLike, type Logger, type MandateOptions } from '../../src/index.js'
+import { Mandate, silentLogger, type FetchLike, type Logger, type MandateOptions, type RegisteredAgent, type RetryPolicy } from '../../src/index.js'
 
 export { admin, createRole, initialAccessToken, startTestServer, type TestServer }
 
@@ -10,9 +10,10 @@ export function mandateFor(server: TestServer, options: Partial<MandateOptions> 
 }
 
 /** A role with these settings and one agent registered under it through the SDK. */
-export async function registeredAgent(server: TestServer, role: Record<string, unknown> = {}, options: { fetch?: FetchLike; logger?: Logger; scope?: string } = {}): Promise<{ agent: Agent; role: string; mandate: Mandate }> {
+export async function registeredAgent(server: TestServer, role: Record<string, unknown> = {}, options: { fetch?: FetchLike; logger?: Logger; retry?: Partial<RetryPolicy>; scope?: string } = {}): Promise<{ agent: RegisteredAgent; role: string; mandate: Mandate }> {
   const name = await createRole(server, role)
-  const mandate = mandateFor(server, options)
+  const { scope: _scope, ...mandateOptions } = options
+  const mandate = mandateFor(server, mandateOptions)
   const agent = await mandate.registerAgent({ initialAccessToken: await initialAccessToken(server, name), name: `agent of ${name}`, scope: options.scope })
   return { agent, role: name, mandate }
 }
@@ -20,8 +21,7 @@ export async function registeredAgent(server: TestServer, role: Record<string, u
 /** Credentials of a resource server: an agent whose role may introspect and read the revocation feed. */
 export async function resourceServerCredentials(server: TestServer): Promise<{ clientId: string; clientSecret: string }> {
   const { agent } = await registeredAgent(server, { scopes: ['introspect'], can_introspect: true })
-  const reg = agent.registration!
-  return { clientId: reg.clientId, clientSecret: reg.clientSecret }
+  return { clientId: agent.registration.clientId, clientSecret: agent.registration.clientSecret }
 }
 
 /** POST /admin/agents/:id/suspend */
