@@ -31,17 +31,22 @@ export class MandateNetworkError extends MandateError {
 export type EndedState = 'completed' | 'expired' | 'terminated' | 'ended'
 
 /**
- * The session has ended (completed, expired, terminated): the server answered a heartbeat with
- * 409 session_ended or a renewal with invalid_grant. Nothing more can be done with it.
+ * The session has ended: completed through this SDK, or found ended when the server refused a
+ * heartbeat (409 session_ended), a renewal (invalid_grant) or a read (404). Nothing more can be
+ * done with it. On an end it did not cause, the SDK asks the server (GET /sessions/:id) how the
+ * session ended; `state` is `'ended'` and `endReason` undefined only when that answer is missing.
  */
 export class SessionEndedError extends MandateError {
   override name = 'SessionEndedError'
   readonly sessionId: string
   readonly state: EndedState
+  /** The server's end reason: `heartbeat_missed`, `duration_elapsed`, `refresh_token_reused`, an operator's reason, `completed: succeeded`, …; undefined when unknown. */
+  readonly endReason: string | undefined
 
-  constructor(sessionId: string, state: EndedState, init: { error: string; errorDescription?: string; status: number; cause?: unknown }) {
+  constructor(sessionId: string, state: EndedState, init: { error: string; errorDescription?: string; status: number; endReason?: string | undefined; cause?: unknown }) {
     super(init)
     this.sessionId = sessionId
     this.state = state
+    this.endReason = init.endReason
   }
 }

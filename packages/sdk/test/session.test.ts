@@ -125,10 +125,14 @@ describe('task-bound sessions against a real server and a real resource server',
     const info = await session.info()
     assert.equal(info.state, 'expired')
     assert.equal(info.endReason, 'heartbeat_missed')
-    // The SDK finds out at its next renewal: the refused call becomes a SessionEndedError, not a 401.
+    // The SDK finds out at its next renewal: the refused call becomes a SessionEndedError, not a 401,
+    // and the SDK asks the server how the session ended (invalid_grant alone does not say).
     const ended = await rejection(session.fetch(rs.url), SessionEndedError)
     assert.equal(ended.sessionId, session.id)
-    assert.equal(session.state, 'ended')
+    assert.equal(ended.error, 'invalid_grant')
+    assert.equal(ended.state, 'expired')
+    assert.equal(ended.endReason, 'heartbeat_missed')
+    assert.equal(session.state, 'expired')
     await rejection(session.accessToken(), SessionEndedError)
   })
 
@@ -186,6 +190,7 @@ describe('task-bound sessions against a real server and a real resource server',
     assert.equal(session.state, 'completed')
     const ended = await rejection(session.fetch(rs.url), SessionEndedError)
     assert.equal(ended.state, 'completed')
+    assert.equal(ended.endReason, 'completed: failed')
     await waitUntil(async () => (await present(rs.url, token)).status === 401, 2000, 'the completed session\'s token to be refused')
   })
 })

@@ -1,6 +1,6 @@
 import type { ClientContext } from '../agent/context.js'
 import { Emitter } from '../emitter.js'
-import { MandateError, SessionEndedError } from '../errors.js'
+import { MandateError, SessionEndedError, type EndedState } from '../errors.js'
 import { bearerFetch, type FetchInput } from './bearer-fetch.js'
 import { HeartbeatLoop } from './heartbeats.js'
 import type { HeartbeatReport, SessionApi, StartedSession } from './session-api.js'
@@ -8,7 +8,11 @@ import { TokenKeeper } from './token-keeper.js'
 import { endedStateFrom, type SessionInfo, type SessionOutcome, type SessionState, type StartSessionOptions } from './wire.js'
 
 export interface SessionEvents extends Record<string, unknown> {
-  /** Something went wrong that no caller was waiting for (a heartbeat, most often). */
+  /**
+   * Something went wrong that no caller was waiting for: a heartbeat of the timer failed, a
+   * renewal failed while the current token was still valid (callers were given that token), or
+   * the session ended without complete() (once). Errors thrown to a caller are not emitted.
+   */
   error: MandateError
   /** The session ended; accessToken() and fetch() reject with this error from now on. */
   ended: SessionEndedError
@@ -33,6 +37,8 @@ export class Session {
   heartbeatDeadline: number | undefined
   private currentState: SessionState = 'active'
   private endedWith: SessionEndedError | undefined
+  /** Finding out how the session ended (one GET /sessions/:id), shared by whoever noticed. */
+  private ending: Promise<SessionEndedError> | undefined
   private readonly events: Emitter<SessionEvents>
   private readonly keeper: TokenKeeper
   private readonly loop: HeartbeatLoop | undefined
@@ -52,11 +58,16 @@ export class Session {
     this.heartbeatDeadline = info.heartbeatDeadline
     this.events = new Emitter(ctx.logger)
     if (options.onError) this.events.on('error', options.onError)
-    this.keeper = new TokenKeeper(tokens, (rt) => this.renew(rt), ctx.transport.now)
+    this.keeper = new TokenKeeper(tokens, {
+      renew: (rt) => this.renew(rt),
+      now: ctx.transport.now,
+      onHiddenFailure: (err, current) =>
+        this.report(err, 'access token renewal failed; using the current token while it lasts', { expiresAt: new Date(current.expiresAt).toISOString() }),
+    })
     // With a health check the server probes the task itself; heartbeats would be noise.
     if (options.healthCheckUrl === undefined) {
       const intervalMs = (info.heartbeatIntervalSeconds ?? options.heartbeatIntervalSeconds ?? 60) * 1000
-      this.loop = new HeartbeatLoop(intervalMs, () => this.heartbeat().then(() => undefined))
+      this.loop = new HeartbeatLoop(intervalMs, () => this.backgroundHeartbeat())
       this.loop.start()
     }
   }
@@ -69,7 +80,13 @@ export class Session {
     return this.events.on(event, listener)
   }
 
-  /** A valid access token: the cached one, or a renewed one when it nears expiry (one renewal at a time). */
+  /**
+   * A valid access token: the cached one, or a renewed one when it nears expiry (one renewal at
+   * a time). If that renewal fails for a reason that may pass (network, 5xx, 429) while the
+   * current token is still valid, that token is returned and the failure goes to `error`; the
+   * next call tries again (at most about once a second, backing off to every 10 s). Once the
+   * token has expired, the failure is thrown.
+   */
   async accessToken(): Promise<string> {
     if (this.endedWith) throw this.endedWith
     return this.keeper.get()
@@ -95,7 +112,7 @@ export class Session {
       this.events.emit('heartbeat', info)
       return info
     } catch (err) {
-      throw this.failed(err)
+      throw await this.classify(err)
     }
   }
 
@@ -105,18 +122,18 @@ export class Session {
     this.loop?.stop()
     try {
       const info = await this.api.complete(this.id, outcome)
-      this.end(new SessionEndedError(this.id, 'completed', { error: 'session_ended', errorDescription: `session completed (${outcome})`, status: 200 }))
+      this.end(this.completed(outcome, info), true)
       return info
     } catch (err) {
       // 409 after a retried request may mean our first try got through: ask the server.
       if (err instanceof MandateError && err.status === 409) {
         const info = await this.api.get(this.id).catch(() => undefined)
         if (info?.state === 'completed' && info.outcome === outcome) {
-          this.end(new SessionEndedError(this.id, 'completed', { error: 'session_ended', errorDescription: `session completed (${outcome})`, status: 200 }))
+          this.end(this.completed(outcome, info), true)
           return info
         }
       }
-      throw this.failed(err)
+      throw await this.classify(err)
     }
   }
 
@@ -137,35 +154,66 @@ export class Session {
       return next
     } catch (err) {
       // RFC 6749 §5.2 invalid_grant: the refresh token is dead, which for a session means it ended.
-      if (err instanceof MandateError && err.error === 'invalid_grant') {
-        const ended = new SessionEndedError(this.id, 'ended', { error: err.error, errorDescription: err.errorDescription, status: err.status, cause: err })
-        this.end(ended)
-        throw ended
-      }
+      if (err instanceof MandateError && err.error === 'invalid_grant') throw await this.learnEnd(err, endedStateFrom(err.errorDescription))
       throw err
     }
   }
 
-  /** Classifies a failure, records an end, reports it; returns the error to throw. */
-  private failed(err: unknown): MandateError {
-    let e = err instanceof MandateError ? err : new MandateError({ error: 'client_error', errorDescription: err instanceof Error ? err.message : String(err), status: 0, cause: err })
-    if (!(e instanceof SessionEndedError) && ((e.status === 409 && e.error === 'session_ended') || e.status === 404)) {
-      e = new SessionEndedError(this.id, e.status === 409 ? endedStateFrom(e.errorDescription) : 'ended', { error: e.error, errorDescription: e.errorDescription, status: e.status, cause: e })
+  /** A heartbeat of the timer: nobody waits for it, so its failure is reported here. */
+  private async backgroundHeartbeat(): Promise<void> {
+    if (this.endedWith) return
+    try {
+      await this.heartbeat()
+    } catch (err) {
+      // An end has been reported by end(), once.
+      if (!(err instanceof SessionEndedError)) this.report(err as MandateError, 'heartbeat failed')
     }
-    if (e instanceof SessionEndedError) this.end(e)
-    else if (!this.events.emit('error', e)) this.ctx.logger.warn('session request failed', { session: this.id, error: e.error, status: e.status })
+  }
+
+  /** The error to throw for a failed request: a SessionEndedError (recording the end) when it says the session is over. */
+  private async classify(err: unknown): Promise<MandateError> {
+    const e = err instanceof MandateError ? err : new MandateError({ error: 'client_error', errorDescription: err instanceof Error ? err.message : String(err), status: 0, cause: err })
+    if (e instanceof SessionEndedError) return e
+    if (e.status === 409 && e.error === 'session_ended') return this.learnEnd(e, endedStateFrom(e.errorDescription))
+    if (e.status === 404) return this.learnEnd(e, 'ended')
     return e
   }
 
-  private end(err: SessionEndedError): void {
+  /**
+   * The server said the session is over without saying how: ask it (GET /sessions/:id) for the
+   * state and end reason, best effort, and record the end. Whoever notices first asks; everyone
+   * gets the same error.
+   */
+  private learnEnd(cause: MandateError, hint: EndedState): Promise<SessionEndedError> {
+    if (this.endedWith) return Promise.resolve(this.endedWith)
+    this.ending ??= this.api.get(this.id).then(
+      (info) => ({ state: info.state === 'active' ? hint : info.state, endReason: info.state === 'active' ? undefined : (info.endReason ?? undefined) }),
+      () => ({ state: hint, endReason: undefined }),
+    ).then(({ state, endReason }) => {
+      this.end(new SessionEndedError(this.id, state, { error: cause.error, errorDescription: cause.errorDescription, status: cause.status, endReason, cause }))
+      // complete() may have ended it meanwhile; the first end stands.
+      return this.endedWith!
+    })
+    return this.ending
+  }
+
+  private completed(outcome: SessionOutcome, info: SessionInfo): SessionEndedError {
+    return new SessionEndedError(this.id, 'completed', { error: 'session_ended', errorDescription: `session completed (${outcome})`, status: 200, endReason: info.endReason ?? undefined })
+  }
+
+  /** Reports a failure no caller will see: to `error` listeners, or the logger when there are none. */
+  private report(err: MandateError, message: string, fields: Record<string, unknown> = {}): void {
+    if (!this.events.emit('error', err)) this.ctx.logger.warn(message, { session: this.id, error: err.error, status: err.status, ...fields })
+  }
+
+  /** Records the end, once; `asked` when it was this session's complete(). */
+  private end(err: SessionEndedError, asked = false): void {
     if (this.endedWith) return
     this.endedWith = err
     this.currentState = err.state
     this.loop?.stop()
-    if (err.state !== 'completed') {
-      // An end nobody asked for is an error too: surface it, never silently.
-      if (!this.events.emit('error', err)) this.ctx.logger.warn('session ended', { session: this.id, state: err.state, error: err.error })
-    }
+    // An end nobody asked for is an error too: surface it, once, never silently.
+    if (!asked) this.report(err, 'session ended', { state: err.state, endReason: err.endReason })
     this.events.emit('ended', err)
   }
 }

@@ -19,7 +19,7 @@ export interface StartSessionOptions {
   scope?: string | readonly string[]
   /** RFC 8707 resource the session's access tokens are for (their `aud`). */
   resource?: string
-  /** Called with every error the session cannot throw to a caller (heartbeats, ending). */
+  /** The same as an `error` listener: errors no caller was waiting for (the heartbeat timer, a renewal that fell back on the current token, an end nobody asked for). */
   onError?: (err: MandateError) => void
 }
 
