@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { createVerifier, silentLogger, type Agent, type VerifierOptions } from '../src/index.js'
+import { consoleLogger, createVerifier, silentLogger, type Agent, type VerifierOptions } from '../src/index.js'
+import { RevocationSet } from '../src/revocations/revocation-set.js'
+import { RevocationStream } from '../src/revocations/revocation-stream.js'
 import { admin } from '../../server/test/support/client.js'
 import { countingFetch, redirectingFetch } from './support/fetches.js'
 import { registeredAgent, resourceServerCredentials, startTestServer, suspend, type TestServer } from './support/mandate-server.js'
@@ -253,6 +255,85 @@ describe('a verifier following the revocation feed of a real server', () => {
     proxy.restore()
     await waitUntil(async () => (await present(rs.url, revokedMeanwhile.token)).status === 401, 20_000, 'the verifier to catch up')
     assert.equal((await present(rs.url, good.token)).status, 200)
+  })
+
+  test('while the stream is down: one warning with the reason, failed reconnections only at debug level, one info line once it is back and synced', async (t) => {
+    const proxy = await tcpProxy(server.url)
+    closers.push(() => proxy.close())
+    const log = recordingLogger()
+    // A long staleness bound: only the stream's own lines are under test here.
+    const { verifier, streamRequests } = await follow({ via: proxy.url, maxStalenessSeconds: 60, logger: log.logger })
+    await verifier.ready(10)
+    assert.deepEqual(log.lines.map((l) => `${l.level} ${l.message}`), ['info revocation stream synced'])
+    const connections = streamRequests().length
+
+    proxy.cut(true)
+    await delay(3000)
+    const attempts = streamRequests().length - connections
+    assert.ok(attempts >= 3, `${attempts} reconnection attempts while down`)
+    const warnings = log.lines.filter((l) => l.level === 'warn')
+    assert.deepEqual(warnings.map((w) => w.message), ['revocation stream down; reconnecting'], 'one warning for the whole outage')
+    assert.equal(typeof warnings[0]!.fields?.reason, 'string')
+    assert.ok((warnings[0]!.fields!.reason as string).length > 0)
+    assert.ok(log.lines.filter((l) => l.level === 'debug').length >= attempts - 1, 'each failed reconnection is a debug line')
+
+    proxy.restore()
+    await waitUntil(() => verifier.revocationStatus().synced && verifier.revocationStatus().stalenessSeconds === 0 && log.lines.some((l) => l.level === 'info' && /back/.test(l.message)), 20_000, 'the stream to come back')
+    const infos = log.lines.filter((l) => l.level === 'info').map((l) => l.message)
+    assert.equal(infos.length, 2, JSON.stringify(infos))
+    assert.match(infos[1]!, /^revocation stream back and synced after \d+ s down$/)
+    assert.equal(log.lines.filter((l) => l.level === 'warn' || l.level === 'error').length, 1)
+
+    // Every line is one line, without a stack: as fields, and as the default logger prints them.
+    for (const line of log.lines) {
+      for (const value of Object.values(line.fields ?? {})) {
+        assert.ok(value === undefined || ['string', 'number', 'boolean'].includes(typeof value), `${line.message}: a field of type ${typeof value}`)
+        assert.ok(!/\n/.test(String(value)), `${line.message}: a field spans lines: ${String(value)}`)
+      }
+    }
+    const printed: string[] = []
+    const original = { warn: console.warn, info: console.info, error: console.error }
+    console.warn = console.info = console.error = (...args: unknown[]) => void printed.push(args.map(String).join(' '))
+    try {
+      for (const line of log.lines) if (line.level !== 'debug') consoleLogger[line.level]?.(line.message, line.fields)
+    } finally {
+      Object.assign(console, original)
+    }
+    assert.equal(printed.length, 3)
+    for (const p of printed) t.diagnostic(p)
+    for (const p of printed) assert.match(p, /^\[mandate\] [^\n]+$/)
+    assert.match(printed[1]!, /^\[mandate\] revocation stream down; reconnecting \(reason=".+", cursor="[^"]+"\)$/)
+  })
+
+  test('a stream that stays down is reminded of at most once per downReminderMs', async () => {
+    const proxy = await tcpProxy(server.url)
+    closers.push(() => proxy.close())
+    const log = recordingLogger()
+    const stream = new RevocationStream({
+      url: async () => `${proxy.url}/revocations/stream`,
+      ...rsCredentials,
+      set: new RevocationSet(0),
+      fetch: (input, init) => fetch(input, init),
+      logger: log.logger,
+      now: Date.now,
+      downReminderMs: 1000,
+      backoff: { baseMs: 100, maxMs: 400 },
+    })
+    stream.start()
+    closers.push(async () => stream.close())
+    assert.ok(await stream.whenSynced(10_000))
+    proxy.cut(true)
+    await delay(3500)
+    proxy.restore()
+    await waitUntil(() => log.lines.some((l) => /back and synced/.test(l.message)), 10_000, 'the stream to come back')
+    const warnings = log.lines.filter((l) => l.level === 'warn')
+    assert.equal(warnings[0]!.message, 'revocation stream down; reconnecting')
+    const reminders = warnings.slice(1)
+    assert.ok(reminders.length >= 2 && reminders.length <= 3, JSON.stringify(warnings.map((w) => w.message)))
+    for (const r of reminders) assert.match(r.message, /^revocation stream still down after \d+ s; reconnecting$/)
+    for (let i = 1; i < warnings.length; i++) assert.ok(warnings[i]!.at - warnings[i - 1]!.at >= 990, `warnings ${Math.round(warnings[i]!.at - warnings[i - 1]!.at)} ms apart`)
+    // Many more attempts than warnings: the attempts themselves went to debug.
+    assert.ok(log.lines.filter((l) => l.level === 'debug').length > reminders.length + 2)
   })
 
   test('a server restart: the verifier reconnects, resumes from its cursor and catches up', async () => {

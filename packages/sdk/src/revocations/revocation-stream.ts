@@ -18,6 +18,8 @@ export interface RevocationStreamOptions {
   idleTimeoutMs?: number
   /** docs/sessions.md: how often the server sends something (a ping) on a quiet stream. Default 15 s. */
   keepaliveMs?: number
+  /** While the stream stays down, how often to say so again (one warning when it goes down). Default 60 s. */
+  downReminderMs?: number
   /** Reconnection backoff. */
   backoff?: { baseMs: number; maxMs: number }
 }
@@ -43,6 +45,8 @@ export class RevocationStream {
   private readonly waiters = new Set<() => void>()
   private readonly policy: RetryPolicy
   private retryHintMs: number | undefined
+  /** While the stream is down (not synced since a failure): since when, and the last warning about it. */
+  private down: { since: number; remindedAt: number; attempts: number } | undefined
 
   constructor(private readonly o: RevocationStreamOptions) {
     const b = o.backoff ?? { baseMs: 250, maxMs: 15_000 }
@@ -101,13 +105,14 @@ export class RevocationStream {
   private async run(): Promise<void> {
     let attempt = 0
     while (!this.closed) {
+      let reason: string
       try {
         await this.connectOnce()
-        if (!this.closed) this.o.logger.warn('revocation stream closed by the server; reconnecting')
+        reason = 'closed by the server'
       } catch (err) {
-        if (this.closed) break
-        this.o.logger.warn('revocation stream failed; reconnecting', { error: describe(err), cursor: this.cursor })
+        reason = describe(err)
       }
+      if (this.closed) break
       // A connection that got as far as `synced` worked: the backoff starts over, however it ended.
       const reachedSync = this.synced
       if (this.synced) {
@@ -115,9 +120,31 @@ export class RevocationStream {
         this.currentUntil = Math.min(this.o.now(), this.heardAt + this.keepaliveMs)
         this.synced = false
       }
+      this.noteFailure(reason, reachedSync)
       attempt = reachedSync ? 1 : attempt + 1
       const delay = Math.max(this.retryHintMs ?? 0, backoffDelay(this.policy, attempt))
       await sleep(delay, this.abort.signal).catch(() => undefined)
+    }
+  }
+
+  /**
+   * Logs a connection that ended or could not be made: one warning when the stream goes down
+   * (a synced connection ended, or the very first one failed), then only a reminder every
+   * `downReminderMs` while it stays down; each failed reconnection is a debug line.
+   */
+  private noteFailure(reason: string, wasSynced: boolean): void {
+    const now = this.o.now()
+    const down = this.down
+    if (wasSynced || !down) {
+      this.down = { since: now, remindedAt: now, attempts: 1 }
+      this.o.logger.warn(this.hasSynced ? 'revocation stream down; reconnecting' : 'revocation stream cannot connect; retrying', { reason, cursor: this.cursor })
+      return
+    }
+    down.attempts++
+    this.o.logger.debug?.('revocation stream reconnection failed', { reason, attempts: down.attempts })
+    if (now - down.remindedAt >= (this.o.downReminderMs ?? 60_000)) {
+      down.remindedAt = now
+      this.o.logger.warn(`revocation stream still down after ${Math.round((now - down.since) / 1000)} s; reconnecting`, { reason, attempts: down.attempts, cursor: this.cursor })
     }
   }
 
@@ -169,7 +196,7 @@ export class RevocationStream {
       } else if (item.type === 'synced') {
         const cursor = syncedCursor(item.data) ?? item.id
         if (cursor) this.cursor = cursor
-        if (!this.synced) this.o.logger.info?.('revocation stream synced', { cursor: this.cursor, entries: this.o.set.size })
+        if (!this.synced) this.noteSynced()
         this.synced = true
         this.hasSynced = true
       }
@@ -178,6 +205,16 @@ export class RevocationStream {
     if (this.synced) this.heardAt = this.o.now()
     // Waiters are told once the state above is complete: they read everSynced.
     if (item.kind === 'event' && item.type === 'synced') for (const w of [...this.waiters]) w()
+  }
+
+  /** A connection has caught up: the first one, or one after the stream was down (one info line either way). */
+  private noteSynced(): void {
+    const fields = { cursor: this.cursor, entries: this.o.set.size }
+    const down = this.down
+    this.down = undefined
+    if (!down) this.o.logger.info?.('revocation stream synced', fields)
+    else if (!this.hasSynced) this.o.logger.info?.(`revocation stream synced after ${Math.round((this.o.now() - down.since) / 1000)} s of trying`, { ...fields, attempts: down.attempts })
+    else this.o.logger.info?.(`revocation stream back and synced after ${Math.round((this.o.now() - down.since) / 1000)} s down`, { ...fields, attempts: down.attempts })
   }
 }
 
