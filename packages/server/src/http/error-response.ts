@@ -4,7 +4,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { DomainError } from '../domain/errors.js'
 import { AuditLogClosed } from '../domain/audit/audit-log.js'
 import { oauthErrorFor } from '../protocol/domain-errors.js'
-import { Conflict, CredentialsMissing, OAuthError } from '../protocol/errors.js'
+import { Conflict, CredentialsMissing, OAuthError, TooManyRequests } from '../protocol/errors.js'
 import { StorageUnavailable } from '../ports/storage-errors.js'
 
 const REALM = 'mandate'
@@ -20,7 +20,7 @@ export function sendError(reply: FastifyReply, err: unknown, request: FastifyReq
   reply.header('x-request-id', request.id).header('x-content-type-options', 'nosniff')
   reply.code(oauth.status).header('cache-control', 'no-store').header('pragma', 'no-cache')
   if (oauth.status === 503) reply.header('retry-after', '1')
-  else if (oauth instanceof Conflict && oauth.retryAfterSeconds !== undefined) reply.header('retry-after', String(oauth.retryAfterSeconds))
+  else if ((oauth instanceof Conflict || oauth instanceof TooManyRequests) && oauth.retryAfterSeconds !== undefined) reply.header('retry-after', String(oauth.retryAfterSeconds))
   if (oauth.challenge === 'Basic') reply.header('www-authenticate', `Basic realm="${REALM}"`)
   if (oauth instanceof CredentialsMissing) reply.header('www-authenticate', `Bearer realm="${REALM}"`)
   else if (oauth.challenge === 'Bearer') {

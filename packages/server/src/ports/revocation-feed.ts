@@ -17,7 +17,7 @@ export interface RevocationFeed {
   since(cursor: string, limit: number): Promise<RevocationEntry[]>
   /** Entries still in force at `now` (until > now), oldest first, after `cursor` when given. */
   live(now: number, limit: number, cursor?: string): Promise<RevocationEntry[]>
-  /** The cursor of the newest entry, or "0" when the feed is empty. */
+  /** The cursor of the newest entry (purging keeps it), or "0" when the feed is empty. */
   head(): Promise<string>
   /** Forgets entries no token can need any more. */
   purge(now: number): Promise<number>

@@ -127,3 +127,10 @@ export class Conflict extends OAuthError {
     super('conflict', description, 409)
   }
 }
+
+/** RFC 6585 §4: too many requests; Retry-After says when to try again. */
+export class TooManyRequests extends OAuthError {
+  constructor(description: string, readonly retryAfterSeconds: number) {
+    super('rate_limited', description, 429)
+  }
+}

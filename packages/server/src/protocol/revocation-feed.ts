@@ -15,6 +15,16 @@ export function parseFeedCursor(raw: string | undefined): string | undefined {
 }
 
 /**
+ * A cursor past the feed's head was not handed out by this feed (a database restored from a
+ * backup, another server): reading after it would silently skip what comes next.
+ */
+export function requireCursorWithin(cursor: string | undefined, head: string): void {
+  if (cursor !== undefined && Number(cursor) > Number(head)) {
+    throw new InvalidRequest(`the cursor is ahead of this server's revocation feed (its newest entry is ${head}); start again without one`)
+  }
+}
+
+/**
  * One revocation on the wire. Times are Unix seconds: `revoked_at` rounded down, so a token
  * issued in the second of an agent's suspension counts as issued before it (as introspection
  * also judges), and `until` rounded up, so the entry is kept for as long as it can matter.

@@ -144,6 +144,53 @@ for (const engine of await availableEngines()) {
       assert.equal(wrong.status, 401)
     })
 
+    test('a cursor ahead of the feed (a restored database, another server) is refused, not read as caught up', async () => {
+      const head = (await poll()).body.next_cursor as string
+      const ahead = String(Number(head) + 5)
+      const res = await poll(`?since=${ahead}`)
+      assert.equal(res.status, 400, res.text)
+      assert.equal(res.body.error, 'invalid_request')
+      assert.match(res.body.error_description as string, /ahead/)
+      for (const [headers, query] of [[{ 'last-event-id': ahead }, ''], [{}, `?since=${ahead}`]] as const) {
+        const s = await openSse(`${server.url}/revocations/stream${query}`, { ...auth(resourceServer), ...headers })
+        assert.equal(s.status, 400)
+        s.close()
+      }
+      assert.equal((await poll(`?since=${head}`)).status, 200, 'the head itself is fine')
+    })
+
+    test('HEAD on the stream answers with its headers and no stream', async () => {
+      const res = await call(server, 'HEAD', '/revocations/stream', { headers: auth(resourceServer) })
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+    })
+
+    test('one credential holds at most 16 streams on a node; the next gets 429 with Retry-After until one closes', async () => {
+      const reader = await registeredAgent(server, { role: { scopes: ['introspect'], can_introspect: true } })
+      const open = async () => openSse(`${server.url}/revocations/stream`, auth(reader))
+      const held = await Promise.all(Array.from({ length: 16 }, open))
+      try {
+        assert.deepEqual(held.map((s) => s.status), Array(16).fill(200))
+        const refused = await open()
+        assert.equal(refused.status, 429)
+        assert.ok(Number(refused.headers.get('retry-after')) > 0)
+        refused.close()
+        const other = await stream()
+        assert.equal(other.status, 200, 'another resource server is not affected')
+        held.pop()!.close()
+        let again: SseClient | undefined
+        for (let i = 0; i < 50 && again?.status !== 200; i++) {
+          again?.close()
+          again = await open()
+          if (again.status !== 200) await new Promise((r) => setTimeout(r, 20))
+        }
+        assert.equal(again?.status, 200, 'a closed stream frees its slot')
+        again?.close()
+      } finally {
+        for (const s of held) s.close()
+      }
+    })
+
     test('bad cursors and parameters are invalid_request', async () => {
       for (const q of ['?since=abc', '?since=-1', '?since=1e3', '?limit=0', '?limit=1001', '?since=1&since=2', '?cursor=1', `?since=${'9'.repeat(16)}`]) {
         const res = await poll(q)

@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RevocationEntry } from '../../ports/revocation-feed.js'
-import { parseFeedCursor, requireFeedReader, revocationJson } from '../../protocol/revocation-feed.js'
+import { parseFeedCursor, requireCursorWithin, requireFeedReader, revocationJson } from '../../protocol/revocation-feed.js'
+import { TooManyRequests } from '../../protocol/errors.js'
 import { readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { parseLimit } from './admin-agents.js'
@@ -11,6 +12,8 @@ const PAGE = 1000
 const KEEPALIVE_MS = 15_000
 // A reader this far behind is cut off; it reconnects and catches up from its cursor.
 const MAX_BUFFERED_BYTES = 1 << 20
+// A resource server needs one stream per process; more from one credential on one node is a leak or a flood.
+const MAX_STREAMS_PER_READER = 16
 
 /** What resource servers hear of revocations: by polling, or as Server-Sent Events. */
 export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
@@ -28,22 +31,37 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
     await reader(request)
     const since = parseFeedCursor(q.get('since'))
     const limit = parseLimit(q.get('limit'), PAGE, PAGE)
+    const head = await s.revocationFeed.head()
+    requireCursorWithin(since, head)
     const entries = await page(since, limit)
-    const next = entries.length > 0 ? entries[entries.length - 1]!.cursor : (since ?? (await s.revocationFeed.head()))
+    const next = entries.length > 0 ? entries[entries.length - 1]!.cursor : (since ?? head)
     return noStore(reply).send({ revocations: entries.map(revocationJson), next_cursor: next })
   })
 
   const open = new Set<ServerResponse>()
+  const streamsOf = new Map<string, number>()
   app.addHook('preClose', async () => {
     for (const res of open) res.end()
   })
 
   app.get('/revocations/stream', async (request, reply) => {
     const q = readQuery(request, ['since'])
-    await reader(request)
+    const caller = await reader(request)
+    // RFC 9110 §9.3.2: HEAD answers with the headers a GET would get, and no stream.
+    if (request.method === 'HEAD') return noStore(reply).type('text/event-stream; charset=utf-8').send()
     const lastEventId = request.headers['last-event-id']
     // The EventSource reconnect header wins over the URL the client was first given.
     let cursor = parseFeedCursor(typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : q.get('since'))
+    const readerId = caller.agent.id
+    const streams = streamsOf.get(readerId) ?? 0
+    if (streams >= MAX_STREAMS_PER_READER) throw new TooManyRequests(`at most ${MAX_STREAMS_PER_READER} revocation streams per resource server credential on one node; close one first`, 15)
+    // Counted from here, before anything is awaited, so concurrent opens cannot slip past the limit.
+    streamsOf.set(readerId, streams + 1)
+    const release = () => {
+      const left = (streamsOf.get(readerId) ?? 1) - 1
+      if (left > 0) streamsOf.set(readerId, left)
+      else streamsOf.delete(readerId)
+    }
     let syncing = true
     const pending: RevocationEntry[] = []
     const res = reply.raw
@@ -57,16 +75,22 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
       if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy()
     }
     // Subscribed before the backlog is read, so nothing committed in between is missed.
-    const unsubscribe = await s.revocations.subscribe((entries) => (syncing ? pending.push(...entries) : send(entries)))
+    const unsubscribe = await s.revocations.subscribe((entries) => (syncing ? pending.push(...entries) : send(entries))).catch((err: unknown) => {
+      release()
+      throw err
+    })
     let first: RevocationEntry[]
     // Starting without a cursor: whatever the backlog holds, the stream is then past this point
     // (older entries not in the backlog were no longer in force).
     let floor: string | undefined
     try {
-      if (cursor === undefined) floor = await s.revocationFeed.head()
+      const head = await s.revocationFeed.head()
+      requireCursorWithin(cursor, head)
+      if (cursor === undefined) floor = head
       first = await page(cursor, PAGE)
     } catch (err) {
       unsubscribe()
+      release()
       throw err
     }
     reply.hijack()
@@ -84,6 +108,7 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
       clearInterval(keepalive)
       unsubscribe()
       open.delete(res)
+      release()
     })
     try {
       for (let batch = first; ; batch = await s.revocationFeed.since(cursor ?? '0', PAGE)) {

@@ -50,8 +50,10 @@ export function sqlRevocationFeed(db: Kysely<Database>): RevocationFeed {
       return row?.seq === null || row?.seq === undefined ? '0' : String(row.seq)
     },
     async purge(now) {
-      // Sequence numbers are never reused (AUTOINCREMENT, bigserial), so cursors stay valid.
-      const res = await db.deleteFrom('revocation_feed').where('until', '<=', now).executeTakeFirst()
+      // Sequence numbers are never reused (AUTOINCREMENT, bigserial), so cursors stay valid. The
+      // newest entry is kept whatever its age, so head() never falls below a cursor handed out.
+      const newest = db.selectFrom('revocation_feed').select((eb) => eb.fn.max('seq').as('seq'))
+      const res = await db.deleteFrom('revocation_feed').where('until', '<=', now).where('seq', '<', newest).executeTakeFirst()
       return Number(res.numDeletedRows)
     },
   }
