@@ -12,7 +12,9 @@ import { openOffline } from './offline.js'
 export async function keysRotate(argv: string[]): Promise<number> {
   // --force: promote a standby published less than PUBLISH_AHEAD_SECONDS ago (an emergency).
   const force = argv.includes('--force')
-  const { config, database, storage } = await openOffline(argv.filter((a) => a !== '--force'))
+  // --withdraw-previous: the old signer is compromised; unpublish it now and announce it on the revocation feed.
+  const withdrawPrevious = argv.includes('--withdraw-previous')
+  const { config, database, storage } = await openOffline(argv.filter((a) => a !== '--force' && a !== '--withdraw-previous'))
   try {
     const clock = systemClock()
     const keys = new KeyService(storage.keys, envelope(loadMasterKey(config.masterKey, config.dataDir).key), clock, {
@@ -21,9 +23,9 @@ export async function keysRotate(argv: string[]): Promise<number> {
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
     })
     await keys.start()
-    const rotated = await keys.rotate({ force })
+    const rotated = await keys.rotate({ force, withdrawPrevious })
     const audit = await AuditLog.open(storage.audit, clock)
-    await audit.record({ actorType: 'admin', actorId: 'cli', action: 'key.rotated', outcome: 'success', target: rotated.kid, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force } })
+    await audit.record({ actorType: 'admin', actorId: 'cli', action: 'key.rotated', outcome: 'success', target: rotated.kid, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force, withdrawn: withdrawPrevious } })
     await audit.close()
     process.stdout.write(`new signing key ${rotated.kid}; retired ${rotated.retiredKid ?? 'none'}\n`)
     return 0

@@ -12,7 +12,8 @@ const USAGE = `usage: mandate <command> [flags]
 commands:
   serve           run the server (flags: --port --host --db --issuer --data-dir --log-level --trust-proxy)
   keys rotate     make the standby key the signer (flags: --db --data-dir; --force for an
-                  emergency rotation before the standby has been published for 70 s)
+                  emergency rotation before the standby has been published for 70 s;
+                  --withdraw-previous when the old key is compromised: its tokens stop verifying)
   audit verify    check every audit stream's hash chain offline (flags: --db --data-dir)
 `
 

@@ -81,10 +81,17 @@ export class KeyService {
    * stays published for retiredPublishSeconds. A standby published less than
    * PUBLISH_AHEAD_SECONDS ago is refused (StandbyKeyNotReady) unless `force`: an emergency
    * rotation accepts that verifiers holding an older JWKS refetch it on the unknown kid.
+   * `withdrawPrevious` (the old signer is compromised) unpublishes the retired key at once, so
+   * every token it signed stops verifying, and announces it on the revocation feed.
    */
-  async rotate(options: { force?: boolean } = {}): Promise<{ kid: string; retiredKid: string | undefined }> {
+  async rotate(options: { force?: boolean; withdrawPrevious?: boolean } = {}): Promise<{ kid: string; retiredKid: string | undefined }> {
     const now = this.clock.now()
-    const rotated = await this.store.rotate(await this.newKey(), now + this.options.retiredPublishSeconds * 1000, options.force ? undefined : now - PUBLISH_AHEAD_SECONDS * 1000)
+    const retiredPublishUntil = now + this.options.retiredPublishSeconds * 1000
+    const rotated = await this.store.rotate(await this.newKey(), {
+      retiredPublishUntil,
+      promotableCreatedBy: options.force ? undefined : now - PUBLISH_AHEAD_SECONDS * 1000,
+      withdrawal: options.withdrawPrevious ? { now, until: retiredPublishUntil } : undefined,
+    })
     if (rotated.status === 'standby_too_new') {
       const published = Math.max(0, Math.floor((now - rotated.standbyCreatedAt) / 1000))
       throw new StandbyKeyNotReady(published, Math.max(1, PUBLISH_AHEAD_SECONDS - published))

@@ -20,6 +20,15 @@ export interface StoredKey {
   publishUntil: number | null
 }
 
+export interface RotationTerms {
+  /** How long the retired key stays published (ms epoch). */
+  retiredPublishUntil: number
+  /** Promote the standby only if it was created by then. */
+  promotableCreatedBy?: number
+  /** The retired key is compromised: stop trusting it now, and tell resource servers until `until`. */
+  withdrawal?: { now: number; until: number }
+}
+
 export type KeyRotation =
   | { status: 'rotated'; kid: string; retiredKid: string | undefined }
   | { status: 'standby_too_new'; standbyCreatedAt: number }
@@ -31,9 +40,10 @@ export interface KeyStore {
    * `standby` as the new standby. If the domain had no standby, `standby` becomes the signer
    * directly. Rotations are serialised: each sees the result of the one before it. When
    * `promotableCreatedBy` is given and the standby was created after it, nothing changes and
-   * the answer says when the standby was created.
+   * the answer says when the standby was created. With `withdrawal`, the retired key is
+   * unpublished at once and announced on the revocation feed (type `key`) until `until`.
    */
-  rotate(standby: StoredKey, retiredPublishUntil: number, promotableCreatedBy?: number): Promise<KeyRotation>
+  rotate(standby: StoredKey, terms: RotationTerms): Promise<KeyRotation>
   /** Inserts a first signer and its standby if the domain still has no key; returns whether it did. */
   insertFirst(active: StoredKey, standby: StoredKey): Promise<boolean>
   /** Stores `standby` if the domain has no standby key (databases from before publish-ahead). */

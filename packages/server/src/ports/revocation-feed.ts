@@ -1,5 +1,8 @@
-/** What a resource server must stop accepting: a token (jti), a session (sid) or an agent (sub). */
-export type RevocationType = 'token' | 'session' | 'agent'
+/**
+ * What a resource server must stop accepting: a token (jti), a session (sid), an agent (sub), or
+ * every token signed by a withdrawn key (the JWS header's kid).
+ */
+export type RevocationType = 'token' | 'session' | 'agent' | 'key'
 
 export interface RevocationEntry {
   /** Opaque, increasing in commit order. */

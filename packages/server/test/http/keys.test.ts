@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { accessToken, admin, call, registeredAgent } from '../support/client.js'
+import { accessToken, admin, basic, call, introspect, registeredAgent } from '../support/client.js'
 import { ManualClock } from '../../src/ports/clock.js'
 import { PUBLISH_AHEAD_SECONDS } from '../../src/crypto/key-service.js'
 
@@ -99,6 +99,29 @@ for (const engine of await availableEngines()) {
       const bad = await admin(server, 'POST', '/keys/rotate', { force: 'yes' })
       assert.equal(bad.status, 400)
       assert.equal(bad.body.error, 'invalid_request')
+    })
+
+    test('a compromised key is withdrawn: its tokens stop verifying at once, it leaves the JWKS, and resource servers hear of it on the feed', async () => {
+      const agent = await registeredAgent(server)
+      const reader = await registeredAgent(server, { role: { scopes: ['introspect'], can_introspect: true } })
+      const feedHead = (await call(server, 'GET', '/revocations', { headers: { authorization: basic(reader.clientId, reader.clientSecret) } })).body.next_cursor as string
+      const signedByOld = await accessToken(server, agent)
+      assert.equal((await introspect(server, agent, signedByOld)).body.active, true)
+
+      const res = await admin(server, 'POST', '/keys/rotate', { force: true, withdraw_previous: true })
+      assert.equal(res.status, 200, res.text)
+      assert.equal(res.body.retired_kid, kidOf(signedByOld))
+      assert.equal((await introspect(server, agent, signedByOld)).body.active, false)
+      const published = (await call<Jwks>(server, 'GET', '/jwks')).body.keys.map((k) => k.kid)
+      assert.equal(published.includes(kidOf(signedByOld)), false)
+      const feed = await call(server, 'GET', `/revocations?since=${feedHead}`, { headers: { authorization: basic(reader.clientId, reader.clientSecret) } })
+      assert.deepEqual((feed.body.revocations as Array<{ type: string; value: string }>).map((r) => [r.type, r.value]), [['key', kidOf(signedByOld)]])
+
+      const signedByNew = await accessToken(server, agent)
+      assert.equal((await introspect(server, agent, signedByNew)).body.active, true)
+      const events = (await admin(server, 'GET', '/audit?action=key.rotated&limit=1')).body.events as { details: { withdrawn: boolean } }[]
+      assert.equal(events[0]!.details.withdrawn, true)
+      assert.equal((await admin(server, 'POST', '/keys/rotate', { withdraw_previous: 1 })).status, 400)
     })
 
     test('concurrent forced rotations each retire a different key, and the audit log says which', async () => {

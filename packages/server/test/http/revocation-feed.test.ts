@@ -9,7 +9,7 @@ import { openSse, type SseClient, type SseEvent } from '../support/sse.js'
 
 interface Revocation {
   cursor: string
-  type: 'token' | 'session' | 'agent'
+  type: 'token' | 'session' | 'agent' | 'key'
   value: string
   revoked_at: number
   until: number

@@ -18,12 +18,13 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminAuditRoutes(admin, s)
     adminSessionRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
-      const { force } = readOptionalFields(request, ['force'])
+      const { force, withdraw_previous: withdraw } = readOptionalFields(request, ['force', 'withdraw_previous'])
       if (force !== undefined && typeof force !== 'boolean') throw new InvalidRequest('force must be true or false')
-      const rotated = await s.keys.rotate({ force: force === true })
+      if (withdraw !== undefined && typeof withdraw !== 'boolean') throw new InvalidRequest('withdraw_previous must be true or false')
+      const rotated = await s.keys.rotate({ force: force === true, withdrawPrevious: withdraw === true })
       await s.audit.record({
         actorType: 'admin', actorId: request.admin?.id ?? null, action: 'key.rotated', outcome: 'success', target: rotated.kid,
-        ip: request.ip, requestId: request.id, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force === true },
+        ip: request.ip, requestId: request.id, details: { domain: 'agent-tokens', retired_kid: rotated.retiredKid ?? null, forced: force === true, withdrawn: withdraw === true },
       })
       return reply.send({ kid: rotated.kid, retired_kid: rotated.retiredKid ?? null })
     })

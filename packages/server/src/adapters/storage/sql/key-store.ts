@@ -1,6 +1,7 @@
 import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely'
 import type { KeyDomain, KeyStore, StoredKey } from '../../../ports/key-store.js'
 import type { Database, SigningKeysTable } from './schema.js'
+import { publishRevocation } from './revocation-feed.js'
 import { isRetryableConflict, isUniqueViolation } from './sql-errors.js'
 
 // Any constant will do: it only has to be the same for every rotation of the keys.
@@ -38,7 +39,7 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
       const rows = await db.selectFrom('signing_keys').selectAll().where('domain', '=', domain).orderBy('created_at', 'desc').execute()
       return rows.map(keyFromRow)
     },
-    async rotate(standby, retiredPublishUntil, promotableCreatedBy) {
+    async rotate(standby, { retiredPublishUntil, promotableCreatedBy, withdrawal }) {
       // Rotations take turns (a transaction lock on PostgreSQL; SQLite has one writer), so the
       // standby's age is checked against the standby that is really promoted. The retry covers
       // writers that predate the lock.
@@ -52,7 +53,7 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
             }
             const retired = await trx
               .updateTable('signing_keys')
-              .set({ state: 'retired', publish_until: retiredPublishUntil })
+              .set({ state: 'retired', publish_until: withdrawal ? withdrawal.now : retiredPublishUntil })
               .where('domain', '=', standby.domain)
               .where('state', '=', 'active')
               .returning('kid')
@@ -65,6 +66,7 @@ export function sqlKeyStore(db: Kysely<Database>): KeyStore {
               .returning('kid')
               .executeTakeFirst()
             await trx.insertInto('signing_keys').values(keyToRow({ ...standby, state: promoted ? 'next' : 'active' })).execute()
+            if (withdrawal && retired) await publishRevocation(trx, { type: 'key', value: retired.kid, revokedAt: withdrawal.now, until: withdrawal.until })
             return { status: 'rotated' as const, kid: promoted?.kid ?? standby.kid, retiredKid: retired?.kid }
           })
         } catch (err) {
