@@ -41,7 +41,7 @@ export interface Mandate {
   /** Set on the first start of an empty database without MANDATE_ADMIN_TOKEN: show it once. */
   generatedAdminToken: string | undefined
   /** Session upkeep, run in the background; tests on a simulated clock call it directly. */
-  sessionUpkeep: Pick<SessionUpkeep, 'sweep' | 'probe'>
+  sessionUpkeep: Pick<SessionUpkeep, 'sweep' | 'probe' | 'launchProbes'>
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>
   /** Stops accepting, finishes in-flight requests, flushes the audit log, closes the database. */
@@ -169,7 +169,7 @@ function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof s
     every(60_000, () => d.agents.reapExpired()),
     // Often, so a session that stopped heartbeating loses access within its grace plus half a second.
     every(500, () => d.sessionUpkeep.sweep()),
-    every(1000, () => d.sessionUpkeep.probe()),
+    every(1000, () => d.sessionUpkeep.launchProbes((err) => d.logger.warn({ err }, 'health check failed'))),
     every(3_600_000, async () => {
       const now = d.clock.now()
       await d.storage.revocations.purgeExpired(now)

@@ -369,6 +369,8 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'heartbeat_interval_seconds 0', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: 0 }) }), status: 400, error: 'invalid_request' },
         { label: 'heartbeat_interval_seconds as a string', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: '60' }) }), status: 400, error: 'invalid_request' },
         { label: 'a grace period shorter than the interval', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: 60, heartbeat_grace_seconds: 30 }) }), status: 400, error: 'invalid_request' },
+        // One interval would race the heartbeat sent at the end of it.
+        { label: 'a grace period of one interval', request: (f) => baseline(ep, f, { body: start({ heartbeat_interval_seconds: 60, heartbeat_grace_seconds: 60 }) }), status: 400, error: 'invalid_request' },
         { label: 'max_duration_seconds 0', request: (f) => baseline(ep, f, { body: start({ max_duration_seconds: 0 }) }), status: 400, error: 'invalid_request' },
         { label: 'an unknown member', request: (f) => baseline(ep, f, { body: start({ ttl: 3600 }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character task', request: (f) => baseline(ep, f, { body: json({ task: 't'.repeat(10_000), duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },

@@ -20,6 +20,7 @@ for (const engine of await availableEngines()) {
       target = createServer((req, res) => {
         probes++
         if (req.url === '/redirect') return res.writeHead(302, { location: '/health' }).end()
+        if (req.url === '/hang') return // never answers; the prober's timeout ends it
         res.writeHead(healthy ? 200 : 503).end()
       })
       await new Promise<void>((r) => target.listen(0, '127.0.0.1', r))
@@ -54,6 +55,26 @@ for (const engine of await availableEngines()) {
       const ended = await getSession(server, agent, s.session_id)
       assert.equal(ended.body.state, 'expired')
       assert.equal(ended.body.end_reason, 'heartbeat_missed')
+    })
+
+    test("one health check that never answers does not hold up another session's probes", async () => {
+      healthy = true
+      const role = { health_check_hosts: ['127.0.0.1'] }
+      const stuck = await registeredAgent(server, { role })
+      const hanging = await startedSession(server, stuck, { heartbeat_interval_seconds: 10, health_check: { url: `${base}/hang` } })
+      const agent = await registeredAgent(server, { role })
+      const s = await startedSession(server, agent, { heartbeat_interval_seconds: 10, health_check: { url: `${base}/health` } })
+      const beats = async () => (await getSession(server, agent, s.session_id)).body.heartbeat_count as number
+      const started = Date.now()
+      for (let round = 1; round <= 3; round++) {
+        clock.advance(10_000)
+        await server.mandate.sessionUpkeep.launchProbes((err) => assert.fail(String(err)))
+        for (let i = 0; i < 100 && (await beats()) < round; i++) await new Promise((r) => setTimeout(r, 10))
+        assert.equal(await beats(), round, `round ${round}`)
+      }
+      // The stuck probe alone takes the prober's 3 s timeout; three rounds went well within it.
+      assert.ok(Date.now() - started < 2500, `${Date.now() - started} ms`)
+      for (const id of [hanging.session_id, s.session_id]) assert.equal((await admin(server, 'POST', `/sessions/${id}/terminate`, { reason: 'test over' })).status, 200)
     })
 
     test('a redirect is not followed: the session is not kept alive by it', async () => {

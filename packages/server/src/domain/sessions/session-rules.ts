@@ -6,6 +6,8 @@ import { healthCheckTarget } from './health-check-target.js'
 
 export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 60
 export const DEFAULT_GRACE_INTERVALS = 3
+// A heartbeat sent every interval arrives a little after it; a grace of one interval would race it.
+const MIN_GRACE_INTERVALS = 2
 const MAX_HEARTBEAT_INTERVAL_SECONDS = 3600
 const MAX_GRACE_SECONDS = 86_400
 const MAX_TASK = 200
@@ -43,7 +45,7 @@ export function parseSessionPlan(body: Record<string, unknown>, role: Role, othe
   const durationSeconds = parseDuration(body.duration)
   const heartbeatIntervalSeconds = optionalInt(body.heartbeat_interval_seconds, 'heartbeat_interval_seconds', 1, MAX_HEARTBEAT_INTERVAL_SECONDS) ?? DEFAULT_HEARTBEAT_INTERVAL_SECONDS
   const heartbeatGraceSeconds =
-    optionalInt(body.heartbeat_grace_seconds, 'heartbeat_grace_seconds', heartbeatIntervalSeconds, MAX_GRACE_SECONDS) ?? heartbeatIntervalSeconds * DEFAULT_GRACE_INTERVALS
+    optionalInt(body.heartbeat_grace_seconds, 'heartbeat_grace_seconds', heartbeatIntervalSeconds * MIN_GRACE_INTERVALS, MAX_GRACE_SECONDS) ?? heartbeatIntervalSeconds * DEFAULT_GRACE_INTERVALS
   const maxDuration = optionalInt(body.max_duration_seconds, 'max_duration_seconds', 1, MAX_REQUESTED_SECONDS)
   const maxLifetimeSeconds = Math.min(durationSeconds ?? Infinity, maxDuration ?? Infinity, role.maxSessionSeconds)
   const healthCheckUrl = body.health_check === undefined || body.health_check === null ? null : healthCheckTarget(body.health_check, role.healthCheckHosts).url

@@ -7,6 +7,8 @@ import { healthCheckTarget } from './health-check-target.js'
 import type { SessionService } from './session-service.js'
 
 const BATCH = 200
+// Probes in flight at once on this node; each lasts at most the prober's timeout.
+const MAX_IN_FLIGHT = 1000
 
 /**
  * The background half of sessions: ends those whose deadline passed, and probes health checks.
@@ -30,11 +32,29 @@ export class SessionUpkeep {
     }
   }
 
-  /** Probes the health checks that are due; a passing probe counts as a heartbeat. */
+  private inFlight = 0
+
+  /** Probes the health checks that are due and waits for every answer; a passing probe counts as a heartbeat. */
   async probe(): Promise<number> {
     const claimed = await this.d.repo.claimDueProbes(this.d.clock.now(), BATCH)
     const alive = await Promise.all(claimed.map((s) => this.probeOne(s)))
     return alive.filter(Boolean).length
+  }
+
+  /**
+   * Starts the probes that are due and returns once they are claimed, without waiting for their
+   * answers: one health check that never answers must not delay the probes of other sessions.
+   */
+  async launchProbes(onError: (err: unknown) => void): Promise<number> {
+    if (this.inFlight >= MAX_IN_FLIGHT) return 0
+    const claimed = await this.d.repo.claimDueProbes(this.d.clock.now(), Math.min(BATCH, MAX_IN_FLIGHT - this.inFlight))
+    for (const s of claimed) {
+      this.inFlight++
+      this.probeOne(s)
+        .catch(onError)
+        .finally(() => this.inFlight--)
+    }
+    return claimed.length
   }
 
   private async probeOne(session: Session): Promise<boolean> {
