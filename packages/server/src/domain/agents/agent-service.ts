@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Agent, AgentFilter, AgentRepo, AgentStatus } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
 import type { AuditRecorder } from '../audit/audit-log.js'
@@ -43,7 +44,15 @@ export class AgentService {
     return this.change(id, ['active'], 'suspended', 'agent.suspended', requireReason(reason), ctx)
   }
 
-  resume(id: string, ctx: ActionContext): Promise<Agent> {
+  async resume(id: string, ctx: ActionContext): Promise<Agent> {
+    // Tokens carry `iat` in whole seconds, and every token of the suspension's second counts as
+    // issued before it. Resumed within that second, the agent would be handed tokens that are
+    // dead on arrival, so the resumption waits for the next second (at most one).
+    const suspendedAt = (await this.repo.get(id))?.tokensNotBefore
+    if (suspendedAt !== null && suspendedAt !== undefined) {
+      const wait = (Math.floor(suspendedAt / 1000) + 1) * 1000 - this.clock.now()
+      if (wait > 0) await sleep(wait)
+    }
     return this.change(id, ['suspended'], 'active', 'agent.resumed', null, ctx)
   }
 
