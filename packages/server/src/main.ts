@@ -87,6 +87,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     })
     // A suspended or retired agent's sessions end with it.
     agents.onDeactivated((agent, ctx) => sessions.endForAgent(agent, ctx))
+    // A lowered max_session_seconds reaches sessions already running.
+    roles.onUpdated((role) => sessions.applyCeiling(role))
     const sessionUpkeep = new SessionUpkeep({ repo: storage.sessions, sessions, prober: httpProber(), roleOf, clock })
     const broadcaster = new RevocationBroadcaster(storage.revocationFeed, 250, (err) => logger.warn({ err }, 'revocation feed poll failed'))
     const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])

@@ -91,6 +91,8 @@ export interface SessionRepo {
   end(id: string, end: SessionEnd): Promise<Session | undefined>
   /** Active sessions whose heartbeat deadline or absolute end is at or before `now`. */
   listDue(now: number, limit: number): Promise<Session[]>
+  /** Brings the absolute end of the role's live sessions down to `created_at + ceilingMs` where it is later; returns how many. */
+  capLifetime(role: string, ceilingMs: number): Promise<number>
   /**
    * RFC 6749 §6 with rotation: consumes a refresh token of an active session and stores its
    * successor, atomically; of several concurrent uses exactly one rotates. `graceMs` is how long

@@ -71,6 +71,27 @@ for (const engine of await availableEngines()) {
         assert.equal((await startedSession(server, agent, { duration: 120 })).max_expires_at, now + 120)
       })
 
+      test("lowering the role's ceiling reaches running sessions: those past it end, the rest end by it", async () => {
+        const agent = await registeredAgent(server, { role: { scopes: ['a'], max_session_seconds: 7200 } })
+        const old = await startedSession(server, agent, { heartbeat_interval_seconds: 3600 })
+        clock.advance(1800 * 1000)
+        const young = await startedSession(server, agent, { heartbeat_interval_seconds: 3600 })
+        assert.equal((await heartbeat(server, agent, old.session_id)).status, 200)
+        const lowered = await admin(server, 'PUT', `/roles/${agent.role}`, { scopes: ['a'], max_session_seconds: 1200 })
+        assert.equal(lowered.status, 200, lowered.text)
+        await sweep()
+        const ended = await getSession(server, agent, old.session_id)
+        assert.equal(ended.body.state, 'expired')
+        assert.equal(ended.body.end_reason, 'max_duration_reached')
+        assert.equal((await refresh(server, agent, old.refresh_token)).body.error, 'invalid_grant')
+        const capped = await getSession(server, agent, young.session_id)
+        assert.equal(capped.body.state, 'active')
+        assert.equal(capped.body.max_expires_at, young.max_expires_at - 7200 + 1200)
+        // Raising it again lengthens nothing.
+        assert.equal((await admin(server, 'PUT', `/roles/${agent.role}`, { scopes: ['a'], max_session_seconds: 7200 })).status, 200)
+        assert.equal((await getSession(server, agent, young.session_id)).body.max_expires_at, young.max_expires_at - 7200 + 1200)
+      })
+
       test('an agent registered without the refresh_token grant cannot start one', async () => {
         const agent = await registeredAgent(server, { metadata: { grant_types: ['client_credentials'] } })
         const res = await startSession(server, agent, { task: 't', duration: 'task-completion' })

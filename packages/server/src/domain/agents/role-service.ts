@@ -25,8 +25,12 @@ const DEFAULT_IAT_TTL_SECONDS = 86_400
 const MAX_IAT_TTL_SECONDS = 90 * 86_400
 const MAX_IAT_USES = 1_000_000
 
+export type RoleUpdated = (role: Role) => Promise<unknown>
+
 /** Registration policies (roles) and the initial access tokens that register agents under them. */
 export class RoleService {
+  private readonly updateListeners: RoleUpdated[] = []
+
   constructor(
     private readonly roles: RoleRepo,
     private readonly registrations: RegistrationStore,
@@ -36,6 +40,11 @@ export class RoleService {
     private readonly maxTokenTtlSeconds: number,
     private readonly directory: AgentDirectory,
   ) {}
+
+  /** Called after every role update, e.g. to bring running sessions under a lowered ceiling. */
+  onUpdated(listener: RoleUpdated): void {
+    this.updateListeners.push(listener)
+  }
 
   list(): Promise<Role[]> {
     return this.roles.list()
@@ -63,6 +72,7 @@ export class RoleService {
     this.directory.invalidateRole(name)
     if (!role) throw new RoleNotFound(name)
     await this.audit.record({ ...auditActor(ctx), action: 'role.updated', outcome: 'success', target: name, role: name, details: { version: role.version, ...settingsForAudit(role) } })
+    for (const listener of this.updateListeners) await listener(role)
     return role
   }
 

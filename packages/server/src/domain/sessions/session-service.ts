@@ -137,6 +137,14 @@ export class SessionService {
     }
   }
 
+  /**
+   * A role's ceiling was lowered: its live sessions end no later than their start plus the new
+   * ceiling (the sweeper ends those already past it). A raised ceiling lengthens nothing.
+   */
+  async applyCeiling(role: Role): Promise<number> {
+    return this.d.repo.capLifetime(role.name, role.maxSessionSeconds * 1000)
+  }
+
   /** The agent's own session; another agent's is reported as not found, so ids reveal nothing. */
   async getOwn(agent: Agent, id: string): Promise<Session> {
     const session = await this.d.repo.get(id)

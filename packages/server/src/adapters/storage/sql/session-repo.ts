@@ -136,6 +136,21 @@ export function sqlSessionRepo(db: Kysely<Database>): SessionRepo {
       return rows.map(sessionFromRow)
     },
 
+    async capLifetime(role, ceilingMs) {
+      const ceiling = sql<number>`created_at + ${ceilingMs}`
+      const res = await db
+        .updateTable('sessions')
+        .set({
+          max_expires_at: ceiling,
+          due_at: sql<number>`case when due_at > created_at + ${ceilingMs} then created_at + ${ceilingMs} else due_at end`,
+        })
+        .where('role', '=', role)
+        .where('state', '=', 'active')
+        .where('max_expires_at', '>', ceiling)
+        .executeTakeFirst()
+      return Number(res.numUpdatedRows)
+    },
+
     async rotateRefreshToken({ digest, successorDigest, agentId, now, graceMs }) {
       return db.transaction().execute(async (trx) => {
         // The session row is read first and locked on PostgreSQL, so a rotation and the end of
