@@ -342,7 +342,7 @@ for (const engine of await availableEngines()) {
         assert.equal(res.status, 201, res.text)
         assert.equal(res.body.max_session_seconds, 86_400)
         assert.deepEqual(res.body.health_check_hosts, ['health.example.com', '*.workers.example.com', '10.0.0.5'])
-        for (const bad of [{ max_session_seconds: 0 }, { max_session_seconds: '7d' }, { health_check_hosts: ['https://x.example.com'] }, { health_check_hosts: ['x.example.com:443'] }, { health_check_hosts: ['*'] }, { health_check_hosts: 'x.example.com' }, { health_check_hosts: ['169.254.169.254'] }, { health_check_hosts: ['[fe80::1]'] }, { health_check_hosts: ['fd00:ec2::254'] }]) {
+        for (const bad of [{ max_session_seconds: 0 }, { max_session_seconds: '7d' }, { health_check_hosts: ['https://x.example.com'] }, { health_check_hosts: ['x.example.com:443'] }, { health_check_hosts: ['*'] }, { health_check_hosts: 'x.example.com' }, { health_check_hosts: ['169.254.169.254'] }, { health_check_hosts: ['[fe80::1]'] }, { health_check_hosts: ['fd00:ec2::254'] }, { health_check_hosts: ['2852039166'] }, { health_check_hosts: ['0xa9fea9fe'] }, { health_check_hosts: ['0'] }, { health_check_hosts: ['::a9fe:a9fe'] }, { health_check_hosts: ['2002:a9fe:a9fe::1'] }]) {
           const r = await admin(server, 'POST', '/roles', { name: `bad-${engine}`, scopes: ['a'], ...bad })
           assert.equal(r.status, 400, JSON.stringify(bad))
           assert.equal(r.body.error, 'invalid_request')

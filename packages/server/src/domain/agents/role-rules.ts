@@ -104,7 +104,13 @@ export function normalizeHostPattern(raw: string): string | undefined {
   if (labels.some((l) => !HOST_LABEL.test(l))) return undefined
   // IPv4 literals and names alike are dot-separated labels; a wildcard needs a registrable-looking suffix.
   if (wildcard && labels.length < 2) return undefined
-  return wildcard ? `*.${name}` : name
+  if (wildcard) return `*.${name}`
+  // As a URL reads the host: 2852039166, 0xa9fea9fe and 0251.0376.0251.0376 all mean 169.254.169.254.
+  try {
+    return new URL(`http://${name}/`).hostname
+  } catch {
+    return undefined
+  }
 }
 
 function optionalInt(b: Record<string, unknown>, field: string, min: number, max: number): number | undefined {

@@ -26,16 +26,39 @@ never.addSubnet('ff00::', 8, 'ipv6')
 never.addSubnet('fe80::', 10, 'ipv6') // link-local
 never.addAddress('fd00:ec2::254', 'ipv6') // AWS metadata over IPv6
 
-/** An IPv4 address written inside IPv6 (::ffff:a.b.c.d, ::a.b.c.d) is judged as the IPv4 address. */
-function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
-  const m = /^::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (m) return { address: m[1]!, family: 'ipv4' }
-  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address)
-  if (hex) {
-    const n = (parseInt(hex[1]!, 16) << 16) | parseInt(hex[2]!, 16)
-    return { address: [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'), family: 'ipv4' }
+/** The eight 16-bit groups of an IPv6 address, or undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined
+  let text = address.toLowerCase()
+  // A dotted IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text)
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number]
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
   }
-  return { address, family: isIP(address) === 4 ? 'ipv4' : 'ipv6' }
+  const [head, tail] = text.split('::') as [string, string | undefined]
+  const left = head === '' ? [] : head.split(':')
+  const right = tail === undefined || tail === '' ? [] : tail.split(':')
+  const fill = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0')
+  return [...left, ...fill, ...right].map((g) => parseInt(g, 16))
+}
+
+const v4 = (hi: number, lo: number) => [hi >>> 8, hi & 255, lo >>> 8, lo & 255].join('.')
+
+/**
+ * An IPv4 address carried inside IPv6 is judged as the IPv4 address: IPv4-mapped (::ffff:a.b.c.d),
+ * IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d, RFC 6052) and 6to4 (2002:aabb:ccdd::, RFC 3056).
+ */
+function unmapped(address: string): { address: string; family: 'ipv4' | 'ipv6' } {
+  const g = ipv6Groups(address)
+  if (!g) return { address, family: isIP(address) === 4 ? 'ipv4' : 'ipv6' }
+  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0)
+  if (zero(0, 5) && g[5] === 0xffff) return { address: v4(g[6]!, g[7]!), family: 'ipv4' }
+  // :: and ::1 are IPv6's own unspecified and loopback addresses, not IPv4-compatible ones.
+  if (zero(0, 6) && (g[6] !== 0 || g[7]! > 1)) return { address: v4(g[6]!, g[7]!), family: 'ipv4' }
+  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) return { address: v4(g[6]!, g[7]!), family: 'ipv4' }
+  if (g[0] === 0x2002) return { address: v4(g[1]!, g[2]!), family: 'ipv4' }
+  return { address, family: 'ipv6' }
 }
 
 /** Why no probe may ever connect to this IP literal, even when an operator lists it; undefined otherwise. */
