@@ -19,7 +19,9 @@ const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 function scriptArgs(name: string): string[] {
   const command = scripts[name]
   assert.ok(command, `package.json has no script ${name}`)
-  const [node, ...args] = command.split(' ')
+  // `exec` lets the shell npm starts hand signals straight to node.
+  const words = command.split(' ')
+  const [node, ...args] = words[0] === 'exec' ? words.slice(1) : words
   assert.equal(node, 'node', `${name} should run node directly`)
   return args
 }

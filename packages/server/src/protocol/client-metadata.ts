@@ -1,6 +1,7 @@
 import type { RequestedClient } from '../domain/agents/registration-service.js'
 import type { Agent, TokenEndpointAuthMethod } from '../ports/agent-repo.js'
 import type { Role } from '../ports/role-repo.js'
+import { characterCount, isPrintableLine } from '../domain/text.js'
 import { InvalidClientMetadata, InvalidRedirectUri, InvalidScope } from './errors.js'
 import { redirectUriProblem } from './redirect-uri.js'
 import { parseScope } from './scopes.js'
@@ -58,7 +59,8 @@ export function parseClientMetadata(body: unknown): RequestedClient {
   for (const f of TEXT_FIELDS) {
     const v = b[f]
     if (v === undefined) continue
-    if (typeof v !== 'string' || v.length > MAX_TEXT) throw new InvalidClientMetadata(`${f} must be a string of at most ${MAX_TEXT} characters`)
+    // Shown to operators in consoles and logs: one printable line.
+    if (typeof v !== 'string' || characterCount(v) > MAX_TEXT || !isPrintableLine(v)) throw new InvalidClientMetadata(`${f} must be one printable line of at most ${MAX_TEXT} characters`)
     metadata[f] = v
   }
   for (const f of URI_FIELDS) {

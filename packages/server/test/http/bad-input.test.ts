@@ -317,6 +317,8 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'scope of the wrong type', request: (f) => baseline(ep, f, { body: json({ scope: ['read'] }) }), status: 400, error: 'invalid_client_metadata' },
         { label: 'an unsupported token_endpoint_auth_method', request: (f) => baseline(ep, f, { body: json({ token_endpoint_auth_method: 'private_key_jwt' }) }), status: 400, error: 'invalid_client_metadata' },
         { label: 'a javascript: redirect_uri', request: (f) => baseline(ep, f, { body: json({ redirect_uris: ['javascript:alert(1)'] }) }), status: 400, error: 'invalid_redirect_uri' },
+        { label: 'a client_name with a line break', request: (f) => baseline(ep, f, { body: json({ client_name: 'agent\n[admin] approved' }) }), status: 400, error: 'invalid_client_metadata' },
+        { label: 'a client_name with an ANSI escape', request: (f) => baseline(ep, f, { body: json({ client_name: 'agent\u001b[31m' }) }), status: 400, error: 'invalid_client_metadata' },
       )
       break
     case 'PUT /register/:id':
@@ -355,6 +357,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'reason missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
         { label: 'a blank reason', request: (f) => baseline(ep, f, { body: json({ reason: '   ' }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character reason', request: (f) => baseline(ep, f, { body: json({ reason: 'r'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'a reason with a line break', request: (f) => baseline(ep, f, { body: json({ reason: 'drill\nforged line' }) }), status: 400, error: 'invalid_request' },
         { label: 'an unknown member beside the reason', request: (f) => baseline(ep, f, { body: json({ reason: 'drill', bogus: 1 }) }), status: 400, error: 'invalid_request' },
       )
       break
@@ -375,6 +378,9 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'an unknown member', request: (f) => baseline(ep, f, { body: start({ ttl: 3600 }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character task', request: (f) => baseline(ep, f, { body: json({ task: 't'.repeat(10_000), duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
         { label: 'a task with a line break', request: (f) => baseline(ep, f, { body: json({ task: 'a\nforged log line', duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a task with a Unicode line separator', request: (f) => baseline(ep, f, { body: json({ task: 'a\u2028forged', duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a task with a C1 next-line control', request: (f) => baseline(ep, f, { body: json({ task: 'a\u0085forged', duration: 'task-completion' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a label with a right-to-left override', request: (f) => baseline(ep, f, { body: start({ label: 'txt.\u202eexe' }) }), status: 400, error: 'invalid_request' },
         { label: 'a label of the wrong type', request: (f) => baseline(ep, f, { body: start({ label: ['x'] }) }), status: 400, error: 'invalid_request' },
         { label: 'a health check off the role\'s allowlist', request: (f) => baseline(ep, f, { body: start({ health_check: { url: 'https://worker.example.com/health' } }) }), status: 400, error: 'invalid_request' },
         { label: 'a health check at a private address', request: (f) => baseline(ep, f, { body: start({ health_check: { url: 'http://169.254.169.254/latest/meta-data' } }) }), status: 400, error: 'invalid_request' },

@@ -71,6 +71,13 @@ for (const engine of await availableEngines()) {
         assert.equal((await startedSession(server, agent, { duration: 120 })).max_expires_at, now + 120)
       })
 
+      test('task and label lengths count characters, not UTF-16 units', async () => {
+        const agent = await registeredAgent(server)
+        const res = await startSession(server, agent, { task: '\u{1F680}'.repeat(200), label: '\u{1F9EA}'.repeat(100), duration: 'task-completion' })
+        assert.equal(res.status, 201, res.text)
+        assert.equal((await startSession(server, agent, { task: '\u{1F680}'.repeat(201), duration: 'task-completion' })).status, 400)
+      })
+
       test("lowering the role's ceiling reaches running sessions: those past it end, the rest end by it", async () => {
         const agent = await registeredAgent(server, { role: { scopes: ['a'], max_session_seconds: 7200 } })
         const old = await startedSession(server, agent, { heartbeat_interval_seconds: 3600 })

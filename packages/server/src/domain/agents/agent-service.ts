@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { requiredLine } from '../text.js'
 import type { Agent, AgentFilter, AgentRepo, AgentStatus } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
 import type { AuditRecorder } from '../audit/audit-log.js'
 import type { ActionContext } from '../context.js'
-import { AgentNotFound, InvalidStatusChange, ValidationFailed } from '../errors.js'
+import { AgentNotFound, InvalidStatusChange } from '../errors.js'
 import { latestTokenExpiry } from '../token-lifetime.js'
 import type { AgentDirectory } from './agent-directory.js'
 
@@ -89,8 +90,7 @@ export function auditActor(ctx: ActionContext) {
   return { actorType: ctx.actorType, actorId: ctx.actorId, ip: ctx.ip, requestId: ctx.requestId }
 }
 
-function requireReason(reason: unknown): string {
-  if (typeof reason !== 'string' || reason.trim() === '') throw new ValidationFailed('reason', 'reason is required')
-  if (reason.length > MAX_REASON) throw new ValidationFailed('reason', `reason must be at most ${MAX_REASON} characters`)
-  return reason.trim()
+/** An operator's reason for a change: one printable line, kept in the audit log. */
+export function requireReason(reason: unknown): string {
+  return requiredLine(reason, 'reason', MAX_REASON)
 }

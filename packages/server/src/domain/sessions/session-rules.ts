@@ -1,7 +1,7 @@
 import type { Role } from '../../ports/role-repo.js'
 import type { SessionOutcome } from '../../ports/session-repo.js'
 import { ValidationFailed } from '../errors.js'
-import { isStorableText } from '../text.js'
+import { requiredLine } from '../text.js'
 import { healthCheckTarget } from './health-check-target.js'
 
 export const DEFAULT_HEARTBEAT_INTERVAL_SECONDS = 60
@@ -80,11 +80,8 @@ function parseDuration(v: unknown): number | null {
 }
 
 function requiredText(v: unknown, field: string, max: number): string {
-  // Control characters would let a task name forge lines in logs and consoles.
-  if (typeof v !== 'string' || v.trim() === '' || v.length > max || !isStorableText(v) || /[\u0000-\u001f\u007f]/.test(v)) {
-    throw new ValidationFailed(field, `${field} must be a string of 1 to ${max} printable characters`)
-  }
-  return v
+  requiredLine(v, field, max)
+  return v as string // kept as sent (not trimmed): a task id is matched exactly
 }
 
 function optionalInt(v: unknown, field: string, min: number, max: number): number | undefined {

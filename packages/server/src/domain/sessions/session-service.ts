@@ -56,7 +56,7 @@ export class SessionService {
     await this.d.repo.create(session, this.d.mint.digest(refreshToken))
     await this.d.audit.record({
       ...auditActor(ctx), action: 'session.started', outcome: 'success', target: session.id, role: session.role,
-      details: { ...describe(session), duration: plan.durationSeconds ?? 'task-completion', max_expires_at: maxExpiresAt, heartbeat_interval_seconds: plan.heartbeatIntervalSeconds, heartbeat_grace_seconds: plan.heartbeatGraceSeconds, health_check: plan.healthCheckUrl !== null, scope: grant.scope.join(' ') },
+      details: { ...describe(session), duration: plan.durationSeconds ?? 'task-completion', max_expires_at: Math.floor(maxExpiresAt / 1000), heartbeat_interval_seconds: plan.heartbeatIntervalSeconds, heartbeat_grace_seconds: plan.heartbeatGraceSeconds, health_check: plan.healthCheckUrl !== null, scope: grant.scope.join(' ') },
     })
     return { session, refreshToken }
   }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { ValidationFailed } from '../../domain/errors.js'
+import { requireReason } from '../../domain/agents/agent-service.js'
 import type { SessionState } from '../../ports/session-repo.js'
 import { sessionJson } from '../../protocol/session-endpoint.js'
 import { InvalidRequest } from '../../protocol/errors.js'
@@ -10,7 +10,6 @@ import { parseIdCursor, parseLimit } from './admin-agents.js'
 
 type IdParams = { Params: { id: string } }
 const STATES: readonly SessionState[] = ['active', 'completed', 'expired', 'terminated']
-const MAX_REASON = 500
 
 export function adminSessionRoutes(admin: FastifyInstance, s: HttpServices): void {
   admin.get('/sessions', async (request) => {
@@ -29,8 +28,6 @@ export function adminSessionRoutes(admin: FastifyInstance, s: HttpServices): voi
   })
   admin.post<IdParams>('/sessions/:id/terminate', async (request) => {
     const { reason } = readOptionalFields(request, ['reason'])
-    if (typeof reason !== 'string' || reason.trim() === '') throw new ValidationFailed('reason', 'reason is required')
-    if (reason.length > MAX_REASON) throw new ValidationFailed('reason', `reason must be at most ${MAX_REASON} characters`)
-    return sessionJson(await s.sessions.terminate(request.params.id, reason.trim(), actionContext(request, adminActor(request))))
+    return sessionJson(await s.sessions.terminate(request.params.id, requireReason(reason), actionContext(request, adminActor(request))))
   })
 }
