@@ -35,12 +35,15 @@ export type EndedState = 'completed' | 'expired' | 'terminated' | 'ended'
  * heartbeat (409 session_ended), a renewal (invalid_grant) or a read (404). Nothing more can be
  * done with it. On an end it did not cause, the SDK asks the server (GET /sessions/:id) how the
  * session ended; `state` is `'ended'` and `endReason` undefined only when that answer is missing.
+ * When the server no longer authenticates the agent (`invalid_client`: suspended, retired, its
+ * secret expired), the session is over for it too: `state` `'ended'` (the server cannot be asked
+ * without credentials), `endReason` `'agent_not_authenticated'`, and the server's description.
  */
 export class SessionEndedError extends MandateError {
   override name = 'SessionEndedError'
   readonly sessionId: string
   readonly state: EndedState
-  /** The server's end reason: `heartbeat_missed`, `duration_elapsed`, `refresh_token_reused`, an operator's reason, `completed: succeeded`, …; undefined when unknown. */
+  /** The server's end reason: `heartbeat_missed`, `duration_elapsed`, `refresh_token_reused`, an operator's reason, `completed: succeeded`, …, or `agent_not_authenticated`; undefined when unknown. */
   readonly endReason: string | undefined
 
   constructor(sessionId: string, state: EndedState, init: { error: string; errorDescription?: string; status: number; endReason?: string | undefined; cause?: unknown }) {

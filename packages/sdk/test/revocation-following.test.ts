@@ -5,7 +5,7 @@ import { RevocationSet } from '../src/revocations/revocation-set.js'
 import { RevocationStream } from '../src/revocations/revocation-stream.js'
 import { admin } from '../../server/test/support/client.js'
 import { countingFetch, redirectingFetch } from './support/fetches.js'
-import { registeredAgent, resourceServerCredentials, startTestServer, suspend, type TestServer } from './support/mandate-server.js'
+import { backupDatabase, registeredAgent, resourceServerCredentials, restoreDatabase, startTestServer, suspend, type TestServer } from './support/mandate-server.js'
 import { firstRefusal, present, recordingLogger } from './support/probes.js'
 import { tcpProxy } from './support/proxies.js'
 import { startResourceServer } from './support/resource-server.js'
@@ -358,5 +358,52 @@ describe('a verifier following the revocation feed of a real server', () => {
     assert.ok(reconnects.length >= 1, 'it reconnected')
     for (const req of reconnects) assert.equal(req.url.searchParams.get('since'), cursor)
     assert.equal(verifier.revocationStatus().synced, true)
+  })
+
+  test("a server restored from a backup, its feed behind the verifier's cursor: the verifier starts over (one warning), keeps what it knew, and refuses what the restored server revokes within a second", async (t) => {
+    let own = await startTestServer('sqlite')
+    closers.push(() => own.close())
+    const credentials = await resourceServerCredentials(own)
+    const log = recordingLogger()
+    const { verifier, rs, streamRequests } = await follow({ server: own, credentials, logger: log.logger })
+    await verifier.ready(10)
+    const { agent } = await registeredAgent(own, { scopes: ['loans:read'], token_ttl_seconds: 300 })
+    const tokens: string[] = []
+    for (let i = 0; i < 6; i++) tokens.push((await agent.clientCredentialsToken({ resource: RS })).accessToken)
+    const [early, lostA, lostB, lostC, later, bystander] = tokens as [string, string, string, string, string, string]
+
+    await agent.revokeToken(early)
+    await firstRefusal(rs.url, early, 5000)
+    const backup = await backupDatabase(own)
+    const backupCursor = verifier.revocationStatus().cursor!
+    // Revoked after the backup was taken: the restored server will not know.
+    for (const token of [lostA, lostB, lostC]) await agent.revokeToken(token)
+    await firstRefusal(rs.url, lostC, 5000)
+    const ahead = verifier.revocationStatus().cursor!
+    assert.ok(Number(ahead) >= Number(backupCursor) + 3, `${ahead} vs ${backupCursor}`)
+    const connections = streamRequests().length
+
+    own = await restoreDatabase(own, backup)
+    await waitUntil(() => verifier.revocationStatus().synced && verifier.revocationStatus().cursor === backupCursor, 20_000, "the verifier to sync with the restored server's feed")
+    const afterRestore = streamRequests().slice(connections).map((r) => r.url.searchParams.get('since'))
+    // However many tries it took to reach the restarted server, the cursor was refused once, and dropped.
+    assert.equal(afterRestore.at(-1), null, JSON.stringify(afterRestore))
+    assert.ok(afterRestore.slice(0, -1).every((since) => since === ahead), JSON.stringify(afterRestore))
+
+    // The restored server's next entry is numbered at or below the cursor the verifier had.
+    const start = performance.now()
+    await agent.revokeToken(later)
+    const refusal = await firstRefusal(rs.url, later, 5000)
+    t.diagnostic(`revoked on the restored server; refused ${Math.round(refusal.at - start)} ms later`)
+    assert.equal(`${refusal.status} ${refusal.description}`, '401 the token has been revoked')
+    assert.ok(refusal.at - start <= REFUSED_WITHIN_MS, `refused ${Math.round(refusal.at - start)} ms after the revocation began`)
+    assert.ok(Number(verifier.revocationStatus().cursor) <= Number(ahead), 'numbered within what the verifier would have skipped')
+    for (const token of [early, lostA, lostB, lostC]) assert.equal((await present(rs.url, token)).status, 401, 'what it knew before stays')
+    assert.equal((await present(rs.url, bystander)).status, 200)
+
+    const aheadWarnings = log.lines.filter((l) => l.level === 'warn' && /cursor is ahead/.test(l.message))
+    assert.equal(aheadWarnings.length, 1, JSON.stringify(log.warnings()))
+    assert.equal(aheadWarnings[0]!.fields?.cursor, ahead)
+    assert.equal(aheadWarnings[0]!.fields?.reason, 'HTTP 400 invalid_request')
   })
 })

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createVerifier, MandateError, MandateNetworkError, SessionEndedError, silentLogger, type Session, type Verifier } from '../src/index.js'
-import { redirectingFetch } from './support/fetches.js'
-import { admin, registeredAgent, resourceServerCredentials, startTestServer, type TestServer } from './support/mandate-server.js'
+import { countingFetch, redirectingFetch } from './support/fetches.js'
+import { admin, createRole, initialAccessToken, mandateFor, registeredAgent, resourceServerCredentials, startTestServer, suspend, type TestServer } from './support/mandate-server.js'
 import { recordingLogger } from './support/probes.js'
 import { faultyProxy, type Fault } from './support/proxies.js'
 import { startResourceServer } from './support/resource-server.js'
 import { delay, rejection, waitUntil } from './support/waiting.js'
 
 const RS = 'https://loans.example.com'
+/** Timer jitter and loopback round trips on a busy two-core machine; not room for the SDK to be late. */
+const SLACK_MS = 500
 
 /** What a session told its listeners. */
 function listen(session: Session) {
@@ -177,6 +179,75 @@ describe('sessions when renewals, heartbeats and completion fail, against a real
     assert.equal(ended.state, 'terminated')
     assert.equal(ended.endReason, 'operator drill')
     assert.deepEqual(heard.errors, [ended], 'an end nobody asked for is reported once')
+    assert.deepEqual(heard.ended, [ended])
+  })
+
+  test('the agent suspended while its session runs: the next heartbeat of the timer is refused (401 invalid_client) and the session ends for the SDK, once', async (t) => {
+    const requests = countingFetch()
+    const { agent } = await registeredAgent(server, { scopes: ['loans:read'], token_ttl_seconds: 300 }, { fetch: requests.fetch })
+    const session = await agent.startSession({ task: 'suspended-under-us', duration: 'task-completion', heartbeatIntervalSeconds: 1, resource: RS })
+    const heard = listen(session)
+    const beats = () => requests.count(`/sessions/${session.id}/heartbeat`, 'POST')
+    const token = await session.accessToken()
+    await waitUntil(() => beats() >= 1 && heard.errors.length === 0, 3000, 'a first heartbeat')
+
+    const suspendedAt = performance.now()
+    await suspend(server, agent.clientId)
+    await waitUntil(() => heard.ended.length > 0, 10_000, 'the session to end')
+    const took = performance.now() - suspendedAt
+    t.diagnostic(`ended ${Math.round(took)} ms after the suspension (heartbeat interval 1000 ms)`)
+    assert.ok(took <= 1000 + SLACK_MS, `ended ${Math.round(took)} ms after the suspension`)
+
+    const ended = heard.ended[0]!
+    assert.ok(ended instanceof SessionEndedError)
+    assert.equal(ended.state, 'ended', 'the server cannot be asked without credentials')
+    assert.equal(ended.endReason, 'agent_not_authenticated')
+    assert.equal(ended.error, 'invalid_client')
+    assert.equal(ended.status, 401)
+    assert.equal(ended.errorDescription, 'the agent is suspended')
+    assert.equal(session.state, 'ended')
+    // Nobody asked for this end: told once as an error, once as the end.
+    assert.deepEqual(heard.errors, [ended])
+    // From now on every call throws the same error, and nothing more is sent.
+    assert.equal(await rejection(session.accessToken(), SessionEndedError), ended)
+    assert.equal(await rejection(session.fetch('http://127.0.0.1:9/never-sent'), SessionEndedError), ended)
+    assert.equal(await rejection(session.heartbeat(), SessionEndedError), ended)
+    const sent = beats()
+    await delay(2500)
+    assert.equal(beats(), sent, 'the heartbeat timer stopped')
+    assert.deepEqual(heard.errors, [ended])
+    assert.deepEqual(heard.ended, [ended])
+    // The token it held is dead at resource servers too.
+    await rejection(verifier.verify(token), Error)
+  })
+
+  test('the agent retired while its session runs (client_secret_post, so 400 invalid_client): the renewal, info() and complete() throw the end', async () => {
+    const role = await createRole(server, { scopes: ['loans:read'], token_ttl_seconds: 4 })
+    const agent = await mandateFor(server).registerAgent({ initialAccessToken: await initialAccessToken(server, role), name: 'retiring agent', authMethod: 'client_secret_post' })
+    // Its timer will not beat during the test: the renewal is what notices.
+    const session = await agent.startSession({ task: 'retired-under-us', duration: 'task-completion', heartbeatIntervalSeconds: 60 })
+    const heard = listen(session)
+    const first = await session.accessToken()
+    // RFC 7592 §2.3: the agent deregisters itself, and is retired.
+    const { registrationClientUri, registrationAccessToken } = agent.registration
+    assert.ok(registrationClientUri && registrationAccessToken)
+    const res = await fetch(registrationClientUri, { method: 'DELETE', headers: { authorization: `Bearer ${registrationAccessToken}` } })
+    assert.equal(res.status, 204)
+    assert.equal(await session.accessToken(), first, 'not due for renewal yet')
+
+    // Renewal falls due at 3 s (a quarter of the 4 s left); the token itself lasts until 4 s.
+    await delay(3200)
+    const ended = await rejection(session.accessToken(), SessionEndedError)
+    assert.equal(ended.error, 'invalid_client')
+    assert.equal(ended.status, 400)
+    assert.equal(ended.errorDescription, 'the agent is retired')
+    assert.equal(ended.state, 'ended')
+    assert.equal(ended.endReason, 'agent_not_authenticated')
+    assert.equal(session.state, 'ended')
+    assert.deepEqual(heard.errors, [ended])
+    assert.deepEqual(heard.ended, [ended])
+    assert.equal(await rejection(session.info(), SessionEndedError), ended)
+    assert.equal(await rejection(session.complete('succeeded'), SessionEndedError), ended)
     assert.deepEqual(heard.ended, [ended])
   })
 

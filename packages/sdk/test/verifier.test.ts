@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { SignJWT, decodeProtectedHeader, decodeJwt } from 'jose'
-import { BearerError, createVerifier, silentLogger, type Verifier } from '../src/index.js'
+import { BearerError, createVerifier, silentLogger, VerifierUnavailableError, type Verifier } from '../src/index.js'
 import { countingFetch } from './support/fetches.js'
 import { startKeyIssuer } from './support/key-issuer.js'
 import { registeredAgent, startTestServer, type TestServer } from './support/mandate-server.js'
@@ -142,6 +142,82 @@ describe('verifier: JWT rules, with an issuer whose keys the test holds', () => 
       await Promise.all(Array.from({ length: 10 }, async () => rejection(v.verify(await keys.sign(await keys.newKey(false))), BearerError)))
       assert.equal(counter.count('/jwks'), 2, 'still within the cooldown of that refetch')
     } finally {
+      v.close()
+    }
+  })
+
+  test("the JWKS response's Cache-Control max-age, when shorter than jwksCacheMaxAgeSeconds, bounds how long its keys are used", async () => {
+    const counter = countingFetch()
+    // jwksCacheMaxAgeSeconds is left at its default (600 s).
+    const v = createVerifier({ issuer: keys.issuer, audience: RS, jwksCooldownSeconds: 1, fetch: counter.fetch, logger: silentLogger })
+    const dropped = await keys.newKey()
+    keys.jwks.cacheControl = 'public, max-age=2'
+    try {
+      const token = await keys.sign(dropped)
+      assert.ok(await v.verify(token))
+      const fetchedAt = performance.now()
+      // The key leaves the JWKS; within max-age the keys at hand are still used.
+      keys.unpublish(dropped)
+      await delay(1000)
+      assert.ok(await v.verify(token))
+      assert.equal(counter.count('/jwks'), 1)
+      await delay(Math.max(0, fetchedAt + 2100 - performance.now()))
+      assert.equal((await rejection(v.verify(token), BearerError)).description, 'the token is signed with an unknown key')
+      assert.equal(counter.count('/jwks'), 2, 'fetched again once max-age had passed')
+      assert.ok(await v.verify(await keys.sign(kid)))
+      assert.equal(counter.count('/jwks'), 2)
+    } finally {
+      keys.jwks.cacheControl = undefined
+      v.close()
+    }
+  })
+
+  test('a max-age longer than jwksCacheMaxAgeSeconds does not extend it; no-store does not make every token fetch the keys', async () => {
+    const counter = countingFetch()
+    const v = createVerifier({ issuer: keys.issuer, audience: RS, jwksCacheMaxAgeSeconds: 1, jwksCooldownSeconds: 1, fetch: counter.fetch, logger: silentLogger })
+    const dropped = await keys.newKey()
+    keys.jwks.cacheControl = 'max-age=3600'
+    try {
+      const token = await keys.sign(dropped)
+      assert.ok(await v.verify(token))
+      keys.unpublish(dropped)
+      await delay(1100)
+      assert.equal((await rejection(v.verify(token), BearerError)).description, 'the token is signed with an unknown key')
+      assert.equal(counter.count('/jwks'), 2)
+
+      // no-store: keys are still used for at least the cooldown, so a busy API does not fetch them per request.
+      keys.jwks.cacheControl = 'no-store'
+      await delay(1100)
+      const good = await keys.sign(kid)
+      for (let i = 0; i < 50; i++) assert.ok(await v.verify(good))
+      assert.equal(counter.count('/jwks'), 3)
+    } finally {
+      keys.jwks.cacheControl = undefined
+      v.close()
+    }
+  })
+
+  test('past max-age with the JWKS unreachable, the keys at hand are used up to jwksCacheMaxAgeSeconds (one try per cooldown), then tokens get 503', async () => {
+    const counter = countingFetch()
+    const v = createVerifier({ issuer: keys.issuer, audience: RS, jwksCacheMaxAgeSeconds: 3, jwksCooldownSeconds: 1, fetch: counter.fetch, logger: silentLogger })
+    keys.jwks.cacheControl = 'max-age=1'
+    try {
+      const token = await keys.sign(kid)
+      assert.ok(await v.verify(token))
+      const fetchedAt = performance.now()
+      keys.jwks.failing = true
+      await delay(1100)
+      // Stale by max-age, the server unreachable: the keys at hand still serve, and a burst costs one try.
+      for (let i = 0; i < 20; i++) assert.ok(await v.verify(token))
+      assert.equal(counter.count('/jwks'), 2)
+      await delay(Math.max(0, fetchedAt + 3100 - performance.now()))
+      const unavailable = await rejection(v.verify(token), VerifierUnavailableError)
+      assert.equal(unavailable.status, 503)
+      keys.jwks.failing = false
+      assert.ok(await v.verify(token), 'back once the JWKS can be fetched again')
+    } finally {
+      keys.jwks.failing = false
+      keys.jwks.cacheControl = undefined
       v.close()
     }
   })

@@ -47,6 +47,10 @@ export class RevocationStream {
   private retryHintMs: number | undefined
   /** While the stream is down (not synced since a failure): since when, and the last warning about it. */
   private down: { since: number; remindedAt: number; attempts: number } | undefined
+  /** The cursor the current connection was opened with (`since`), if any. */
+  private sentCursor: string | undefined
+  /** Entry types of a newer server that were ignored, each noted once. */
+  private readonly unknownTypes = new Set<string>()
 
   constructor(private readonly o: RevocationStreamOptions) {
     const b = o.backoff ?? { baseMs: 250, maxMs: 15_000 }
@@ -110,6 +114,10 @@ export class RevocationStream {
         await this.connectOnce()
         reason = 'closed by the server'
       } catch (err) {
+        if (err instanceof CursorNotOnFeed && !this.closed) {
+          this.startOver(err)
+          continue
+        }
         reason = describe(err)
       }
       if (this.closed) break
@@ -125,6 +133,20 @@ export class RevocationStream {
       const delay = Math.max(this.retryHintMs ?? 0, backoffDelay(this.policy, attempt))
       await sleep(delay, this.abort.signal).catch(() => undefined)
     }
+  }
+
+  /**
+   * The server does not know our cursor: its feed was restored from a backup, or it is another
+   * server. Resuming from that cursor would skip every entry it numbers up to it, so drop it and
+   * reconnect at once without one: the server then sends every revocation still in force. What
+   * the set already holds stays (an entry only ever makes the verifier stricter).
+   */
+  private startOver(err: CursorNotOnFeed): void {
+    this.o.logger.warn("revocation stream cursor is ahead of the server's feed (restored from a backup, or another server?); starting over from every revocation still in force", {
+      cursor: err.sent,
+      reason: err.reason,
+    })
+    this.cursor = undefined
   }
 
   /**
@@ -152,7 +174,8 @@ export class RevocationStream {
   private async connectOnce(): Promise<void> {
     const base = await this.o.url()
     const url = new URL(base)
-    if (this.cursor !== undefined) url.searchParams.set('since', this.cursor)
+    const sent = (this.sentCursor = this.cursor)
+    if (sent !== undefined) url.searchParams.set('since', sent)
     const connection = (this.connection = new AbortController())
     const headers = { accept: 'text/event-stream', 'cache-control': 'no-cache', authorization: basicAuthorization(this.o.clientId, this.o.clientSecret) }
     let idle: ReturnType<typeof setTimeout> | undefined
@@ -165,9 +188,12 @@ export class RevocationStream {
       touch()
       const res = await this.o.fetch(url.toString(), { method: 'GET', headers, signal: connection.signal })
       if (!res.ok || !res.body) {
-        const body = await res.text().catch(() => '')
+        const code = errorCode(await res.text().catch(() => ''))
+        // A 400 invalid_request to a request whose one parameter is the cursor: the server refuses
+        // the cursor (docs/sessions.md: one ahead of its feed).
+        if (res.status === 400 && code === 'invalid_request' && sent !== undefined) throw new CursorNotOnFeed(sent, 'HTTP 400 invalid_request')
         // Status and the RFC 6749 §5.2 code only: bodies and URLs are not for logs.
-        throw new Error(`HTTP ${res.status}${errorCode(body)}${res.status === 401 || res.status === 403 ? ' (are the credentials right, and does the role have can_introspect?)' : ''}`)
+        throw new Error(`HTTP ${res.status}${code ? ` ${code}` : ''}${res.status === 401 || res.status === 403 ? ' (are the credentials right, and does the role have can_introspect?)' : ''}`)
       }
       const parser = new SseParser()
       const reader = res.body.getReader()
@@ -189,12 +215,23 @@ export class RevocationStream {
     else if (item.kind === 'event') {
       if (item.type === 'revocation') {
         const r = parseRevocation(item.data)
-        if (r) this.o.set.add(r)
-        else this.o.logger.warn('revocation event not understood; ignored')
-        const cursor = item.id || r?.cursor
+        if (r.kind === 'entry') this.o.set.add(r.entry)
+        else if (r.kind === 'unknown_type') {
+          // A newer server's kind of entry: ignored (docs/sessions.md), and said once per type.
+          if (!this.unknownTypes.has(r.type)) {
+            this.unknownTypes.add(r.type)
+            this.o.logger.debug?.('revocation entries of an unknown type are ignored', { type: r.type })
+          }
+        } else this.o.logger.warn('revocation event not understood; ignored')
+        const cursor = item.id || (r.kind === 'entry' ? r.entry.cursor : r.kind === 'unknown_type' ? r.cursor : undefined)
         if (cursor) this.cursor = cursor
       } else if (item.type === 'synced') {
         const cursor = syncedCursor(item.data) ?? item.id
+        // Caught up at a point before the one we resumed from: this feed is not the one our cursor
+        // came from, and what it numbers between the two would never reach us.
+        if (cursor && this.sentCursor !== undefined && cursorBefore(cursor, this.sentCursor)) {
+          throw new CursorNotOnFeed(this.sentCursor, `the server synced at cursor ${cursor.slice(0, 20)}, behind it`)
+        }
         if (cursor) this.cursor = cursor
         if (!this.synced) this.noteSynced()
         this.synced = true
@@ -218,6 +255,22 @@ export class RevocationStream {
   }
 }
 
+/** The server does not know the cursor we resumed from. */
+class CursorNotOnFeed extends Error {
+  constructor(
+    readonly sent: string,
+    readonly reason: string,
+  ) {
+    super(`cursor ${sent} is not on the server's feed: ${reason}`)
+  }
+}
+
+/** Is cursor `a` before `b`? Cursors are opaque, but Mandate's are decimal: only those are compared. */
+function cursorBefore(a: string, b: string): boolean {
+  if (!/^\d{1,30}$/.test(a) || !/^\d{1,30}$/.test(b)) return false
+  return BigInt(a) < BigInt(b)
+}
+
 function syncedCursor(data: string): string | undefined {
   try {
     const v = JSON.parse(data) as { cursor?: unknown }
@@ -227,10 +280,11 @@ function syncedCursor(data: string): string | undefined {
   }
 }
 
+/** The RFC 6749 §5.2 `error` of a refusal, or '' when it has none. */
 function errorCode(body: string): string {
   try {
     const v = JSON.parse(body) as { error?: unknown }
-    return typeof v.error === 'string' ? ` ${v.error.slice(0, 60)}` : ''
+    return typeof v.error === 'string' ? v.error.slice(0, 60) : ''
   } catch {
     return ''
   }

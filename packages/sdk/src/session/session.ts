@@ -138,8 +138,13 @@ export class Session {
   }
 
   /** The server's view of the session. */
-  info(): Promise<SessionInfo> {
-    return this.api.get(this.id)
+  async info(): Promise<SessionInfo> {
+    try {
+      return await this.api.get(this.id)
+    } catch (err) {
+      if (isClientRefused(err)) throw this.agentRefused(err)
+      throw err
+    }
   }
 
   /** Stops heartbeating without ending the session (it expires after its grace period). */
@@ -155,6 +160,7 @@ export class Session {
     } catch (err) {
       // RFC 6749 §5.2 invalid_grant: the refresh token is dead, which for a session means it ended.
       if (err instanceof MandateError && err.error === 'invalid_grant') throw await this.learnEnd(err, endedStateFrom(err.errorDescription))
+      if (isClientRefused(err)) throw this.agentRefused(err)
       throw err
     }
   }
@@ -174,6 +180,7 @@ export class Session {
   private async classify(err: unknown): Promise<MandateError> {
     const e = err instanceof MandateError ? err : new MandateError({ error: 'client_error', errorDescription: err instanceof Error ? err.message : String(err), status: 0, cause: err })
     if (e instanceof SessionEndedError) return e
+    if (isClientRefused(e)) return this.agentRefused(e)
     if (e.status === 409 && e.error === 'session_ended') return this.learnEnd(e, endedStateFrom(e.errorDescription))
     if (e.status === 404) return this.learnEnd(e, 'ended')
     return e
@@ -197,6 +204,17 @@ export class Session {
     return this.ending
   }
 
+  /**
+   * The server no longer authenticates the agent (invalid_client: suspended, retired, its secret
+   * expired or replaced): nothing can be done in this session any more, so for this SDK it has
+   * ended. The server cannot be asked how (that needs the same credentials), hence `'ended'`.
+   */
+  private agentRefused(cause: MandateError): SessionEndedError {
+    this.end(new SessionEndedError(this.id, 'ended', { error: cause.error, errorDescription: cause.errorDescription, status: cause.status, endReason: AGENT_NOT_AUTHENTICATED, cause }))
+    // A refusal noticed earlier may have ended it first; the first end stands.
+    return this.endedWith!
+  }
+
   private completed(outcome: SessionOutcome, info: SessionInfo): SessionEndedError {
     return new SessionEndedError(this.id, 'completed', { error: 'session_ended', errorDescription: `session completed (${outcome})`, status: 200, endReason: info.endReason ?? undefined })
   }
@@ -216,4 +234,15 @@ export class Session {
     if (!asked) this.report(err, 'session ended', { state: err.state, endReason: err.endReason })
     this.events.emit('ended', err)
   }
+}
+
+/** SessionEndedError.endReason when the server stopped authenticating the agent. */
+export const AGENT_NOT_AUTHENTICATED = 'agent_not_authenticated'
+
+/**
+ * RFC 6749 §5.2 invalid_client: the agent's credentials no longer authenticate it. 401 for Basic;
+ * an agent that authenticates in the body (client_secret_post) gets 400, which §5.2 allows.
+ */
+function isClientRefused(err: unknown): err is MandateError & { error: 'invalid_client' } {
+  return err instanceof MandateError && err.error === 'invalid_client' && (err.status === 401 || err.status === 400)
 }

@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose'
+import { errors, jwtVerify, type JWTPayload } from 'jose'
 import type { Discovery } from '../discovery/metadata.js'
 import type { FetchLike } from '../http/transport.js'
+import { JwksCache, KeysUnavailableError, WithdrawnKeyError } from './jwks.js'
 
 /** RFC 9068 §2.1 */
 const ACCESS_TOKEN_TYP = 'at+jwt'
@@ -16,30 +17,35 @@ export interface JwtCheckOptions {
   jwksCacheMaxAgeSeconds: number
   fetch: FetchLike
   now: () => number
+  /** Signing keys withdrawn on the revocation feed: never trusted, whatever the JWKS says. */
+  isWithdrawnKey: (kid: string) => boolean
 }
 
 /** Why a JWT was refused: the token's fault (invalid_token) or ours (keys unreachable). */
-export type JwtOutcome = { ok: true; payload: JWTPayload } | { ok: false; invalid: string } | { ok: false; unavailable: string }
+export type JwtOutcome = { ok: true; payload: JWTPayload; kid: string | undefined } | { ok: false; invalid: string } | { ok: false; unavailable: string }
 
-/** Signature, `typ`, algorithm and RFC 9068 §4 claim checks, with the issuer's JWKS cached by jose. */
+/** Signature, `typ`, algorithm and RFC 9068 §4 claim checks, with the issuer's JWKS cached (jwks.ts). */
 export class JwtCheck {
-  private keys: JWTVerifyGetKey | undefined
+  private readonly keys: JwksCache
 
   constructor(
-    private readonly discovery: Discovery,
+    discovery: Discovery,
     private readonly o: JwtCheckOptions,
-  ) {}
+  ) {
+    this.keys = new JwksCache({
+      url: async () => (await discovery.metadata()).jwks_uri,
+      fetch: o.fetch,
+      now: o.now,
+      cooldownMs: o.jwksCooldownSeconds * 1000,
+      maxAgeMs: o.jwksCacheMaxAgeSeconds * 1000,
+      isWithdrawn: o.isWithdrawnKey,
+    })
+  }
 
   async check(token: string): Promise<JwtOutcome> {
     if (token.length > MAX_TOKEN_LENGTH || token.split('.').length !== 3) return { ok: false, invalid: 'the token is not a signed JWT' }
-    let keys: JWTVerifyGetKey
     try {
-      keys = await this.jwks()
-    } catch {
-      return { ok: false, unavailable: "the authorization server's metadata could not be fetched" }
-    }
-    try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload, protectedHeader } = await jwtVerify(token, this.keys.getKey, {
         issuer: this.o.issuer, // RFC 9068 §4: iss must be the issuer
         audience: [...this.o.audience], // RFC 9068 §4: aud must contain this resource
         algorithms: [...this.o.algorithms], // RFC 8725 §3.1: only the algorithms we expect, never "none"
@@ -48,28 +54,16 @@ export class JwtCheck {
         currentDate: new Date(this.o.now()),
         requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
       })
-      return { ok: true, payload }
+      return { ok: true, payload, kid: protectedHeader.kid }
     } catch (err) {
       return refusal(err)
     }
   }
-
-  /** Built on first use, once discovery has told us the jwks_uri. */
-  private async jwks(): Promise<JWTVerifyGetKey> {
-    if (this.keys) return this.keys
-    const md = await this.discovery.metadata()
-    const fetch = this.o.fetch
-    this.keys = createRemoteJWKSet(new URL(md.jwks_uri), {
-      // An unknown kid refetches the JWKS at most once per cooldown, so forged kids cannot make us hammer the server.
-      cooldownDuration: this.o.jwksCooldownSeconds * 1000,
-      cacheMaxAge: this.o.jwksCacheMaxAgeSeconds * 1000,
-      [customFetch]: (url, init) => fetch(url, init),
-    })
-    return this.keys
-  }
 }
 
 function refusal(err: unknown): JwtOutcome {
+  if (err instanceof WithdrawnKeyError) return { ok: false, invalid: 'the token was signed with a withdrawn key' }
+  if (err instanceof KeysUnavailableError) return { ok: false, unavailable: "the authorization server's keys could not be fetched" }
   if (err instanceof errors.JWTExpired) return { ok: false, invalid: 'the token has expired' }
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === 'nbf') return { ok: false, invalid: 'the token is not valid yet' }

@@ -1,7 +1,7 @@
 import { Discovery } from '../discovery/metadata.js'
 import { Transport, type FetchLike } from '../http/transport.js'
 import { consoleLogger, type Logger } from '../logger.js'
-import { RevocationSet } from '../revocations/revocation-set.js'
+import { RevocationSet, type RevokedBy } from '../revocations/revocation-set.js'
 import { RevocationStream } from '../revocations/revocation-stream.js'
 import { extractBearer } from './bearer-header.js'
 import { typedClaims, type AccessTokenClaims } from './claims.js'
@@ -39,9 +39,17 @@ export interface VerifierOptions {
   realm?: string
   /** RFC 9728 §5.1: the URL of this resource's protected-resource metadata, sent in challenges. */
   resourceMetadata?: string
-  /** Minimum time between JWKS refetches triggered by an unknown `kid`. Default 30 s. */
+  /**
+   * Minimum time between two JWKS fetches, so tokens with made-up `kid`s cannot make the verifier
+   * hammer the server: an unknown `kid` refetches the keys only this long after the last fetch.
+   * Default 5 s.
+   */
   jwksCooldownSeconds?: number
-  /** How long fetched keys are used before a refetch. Default 600 s. */
+  /**
+   * The longest fetched keys are used. They are fetched again sooner when the JWKS response's
+   * `Cache-Control: max-age` is shorter (Mandate sends 60 s); while the server cannot be reached,
+   * the keys at hand are used up to this bound. Default 600 s.
+   */
   jwksCacheMaxAgeSeconds?: number
   fetch?: FetchLike
   logger?: Logger
@@ -66,6 +74,14 @@ export interface Verifier {
   close(): void
 }
 
+/** What a refusal says, by what revoked the token. */
+const REVOKED: Record<RevokedBy, string> = {
+  token: 'the token has been revoked',
+  session: 'the session has ended',
+  agent: 'the agent has been revoked',
+  key: 'the token was signed with a withdrawn key',
+}
+
 export function createVerifier(options: VerifierOptions): Verifier {
   const logger = options.logger ?? consoleLogger
   const fetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
@@ -76,18 +92,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const tolerance = options.clockToleranceSeconds ?? 5
   const challenge = { realm: options.realm ?? audience[0], resourceMetadata: options.resourceMetadata }
   const refuse = (code: BearerErrorCode, description: string, extra?: { scope?: string; tokenMissing?: boolean }) => new BearerError(code, description, challenge, extra)
+  const set = new RevocationSet(tolerance)
   const jwt = new JwtCheck(discovery, {
     issuer: options.issuer,
     audience,
     algorithms: options.algorithms ?? ['ES256'],
     clockToleranceSeconds: tolerance,
-    jwksCooldownSeconds: options.jwksCooldownSeconds ?? 30,
+    jwksCooldownSeconds: options.jwksCooldownSeconds ?? 5,
     jwksCacheMaxAgeSeconds: options.jwksCacheMaxAgeSeconds ?? 600,
     fetch,
     now: Date.now,
+    isWithdrawnKey: (kid) => set.isWithdrawnKey(kid),
   })
 
-  const set = new RevocationSet(tolerance)
   const creds = options.credentials
   const stream = creds
     ? new RevocationStream({ url: () => discovery.endpoint('mandate_revocations_stream_endpoint'), clientId: creds.clientId, clientSecret: creds.clientSecret, set, fetch, logger, now: Date.now })
@@ -96,7 +113,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const syncTimeoutMs = (options.syncTimeoutSeconds ?? 5) * 1000
   const staleness = new StalenessPolicy(options.maxStalenessSeconds ?? 30, options.whenStale ?? 'refuse', logger)
 
-  async function verify(token: string, call: VerifyOptions = {}): Promise<AccessTokenClaims> {
+  /** The JWT checks: signature (with a key that is not withdrawn), typ, algorithm, claims. */
+  async function checkJwt(token: string): Promise<{ claims: AccessTokenClaims; kid: string | undefined }> {
     const outcome = await jwt.check(token)
     if (!outcome.ok) {
       if ('unavailable' in outcome) throw new VerifierUnavailableError(outcome.unavailable)
@@ -104,11 +122,21 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     const claims = typedClaims(outcome.payload)
     if (typeof claims === 'string') throw refuse('invalid_token', `the token's ${claims} claim is missing or malformed`)
+    return { claims, kid: outcome.kid }
+  }
+
+  async function verify(token: string, call: VerifyOptions = {}): Promise<AccessTokenClaims> {
+    let { claims, kid } = await checkJwt(token)
     if (stream) {
       // Until the backlog is in, a revoked token would look fine: wait (bounded), then refuse.
-      if (!stream.everSynced && !(await stream.whenSynced(syncTimeoutMs))) throw new VerifierUnavailableError('the revocation feed has not synced yet')
-      const revoked = set.check(claims, Date.now() / 1000)
-      if (revoked) throw refuse('invalid_token', revoked === 'token' ? 'the token has been revoked' : revoked === 'session' ? 'the session has ended' : 'the agent has been revoked')
+      if (!stream.everSynced) {
+        if (!(await stream.whenSynced(syncTimeoutMs))) throw new VerifierUnavailableError('the revocation feed has not synced yet')
+        // The backlog may have withdrawn the key that verified it, and a token without a kid does
+        // not say which key that was: verify it again, now that withdrawn keys are left out.
+        if (kid === undefined) ({ claims, kid } = await checkJwt(token))
+      }
+      const revoked = set.check({ ...claims, kid }, Date.now() / 1000)
+      if (revoked) throw refuse('invalid_token', REVOKED[revoked])
       staleness.apply(stream.staleness())
     }
     const required = call.requiredScopes ?? options.requiredScopes ?? []
