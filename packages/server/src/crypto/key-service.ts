@@ -102,6 +102,23 @@ export class KeyService {
     return { kid: rotated.kid, retiredKid: rotated.retiredKid }
   }
 
+  /**
+   * The rotation schedule: rotates when the standby (made at the last rotation) is older than
+   * `periodMs`, so the signer changes about once a period. Returns the rotation, or undefined
+   * when none was due. Concurrent calls on several nodes rotate once: the store serialises
+   * rotations and the second finds a fresh standby.
+   */
+  async rotateIfDue(periodMs: number): Promise<{ kid: string; retiredKid: string | undefined } | undefined> {
+    const standby = (await this.store.list(this.options.domain)).find((k) => k.state === 'next')
+    if (standby && standby.createdAt > this.clock.now() - periodMs) return undefined
+    try {
+      return await this.rotate()
+    } catch (err) {
+      if (err instanceof StandbyKeyNotReady) return undefined // another node rotated just now
+      throw err
+    }
+  }
+
   /** Re-reads the store: picks up rotations made by another node or by the CLI. */
   async refresh(): Promise<void> {
     const now = this.clock.now()

@@ -80,6 +80,19 @@ for (const engine of await availableEngines()) {
       assert.deepEqual(live.map((k) => k.state).sort(), ['active', 'next'])
     })
 
+    test('the rotation schedule rotates once a period, once across nodes', async () => {
+      const [a, b] = [node(), node()]
+      await Promise.all([a.start(), b.start()])
+      await a.rotate({ force: true }) // a fresh standby: the period starts now
+      const period = 30 * 86_400_000
+      clock.advance(period - 1000)
+      assert.equal(await a.rotateIfDue(period), undefined, 'not yet due')
+      clock.advance(1000)
+      const results = await Promise.all([a.rotateIfDue(period), b.rotateIfDue(period)])
+      assert.equal(results.filter((r) => r !== undefined).length, 1, 'one rotation for the cluster')
+      assert.equal(await a.rotateIfDue(period), undefined, 'the next is a period away')
+    })
+
     test('concurrent forced rotations on two nodes leave one signer and one standby', async () => {
       const [a, b] = [node(), node()]
       await Promise.all([a.start(), b.start()])
