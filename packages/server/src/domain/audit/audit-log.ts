@@ -31,6 +31,8 @@ export class AuditLog implements AuditRecorder {
   private headHash = GENESIS_HASH
   private headUncertain = false
   private closed = false
+  /** The latest ts handed out: a stream's times never go backwards, even if the clock does. */
+  private lastTs = 0
 
   private constructor(
     private readonly store: AuditStore,
@@ -41,14 +43,19 @@ export class AuditLog implements AuditRecorder {
   /** Opens a new stream for this process; each node appends only to its own. */
   static async open(store: AuditStore, clock: Clock): Promise<AuditLog> {
     const streamId = `str_${randomBytes(12).toString('base64url')}`
-    await store.openStream({ id: streamId, startedAt: clock.now(), headSeq: 0, headHash: GENESIS_HASH })
-    return new AuditLog(store, clock, streamId)
+    const startedAt = clock.now()
+    await store.openStream({ id: streamId, startedAt, headSeq: 0, headHash: GENESIS_HASH })
+    const log = new AuditLog(store, clock, streamId)
+    log.lastTs = startedAt
+    return log
   }
 
   record(entry: AuditEntry): Promise<AuditEvent> {
     if (this.closed) return Promise.reject(new AuditLogClosed('audit log is closed'))
     return new Promise<AuditEvent>((resolve, reject) => {
-      this.pending.push({ entry, ts: this.clock.now(), resolve, reject })
+      // Monotonic per stream, so every stream reads in time order and streams merge by time.
+      this.lastTs = Math.max(this.lastTs, this.clock.now())
+      this.pending.push({ entry, ts: this.lastTs, resolve, reject })
       this.flushing ??= this.flushLoop()
     })
   }

@@ -97,3 +97,30 @@ test('close flushes what is pending and refuses new events', async () => {
   assert.equal((await verifyAuditLog(store)).checked, 2)
   await database.close()
 })
+
+test('a clock that steps back does not make a stream go back in time, and verify would catch one that did', async () => {
+  const { database, store } = await realStore()
+  const clock = new ManualClock(10_000)
+  const log = await AuditLog.open(store, clock)
+  const first = await log.record(entry(1))
+  clock.set(5_000) // NTP stepped the clock back
+  const second = await log.record(entry(2))
+  assert.ok(second.ts >= first.ts, 'times never go backwards within a stream')
+  assert.deepEqual(await verifyAuditLog(store), { ok: true, checked: 2, streams: 1 })
+  await log.close()
+
+  // A stream written (and hashed) by something that let time run backwards is reported.
+  const { hashEvent } = await import('../../../../src/domain/audit/hash-chain.js')
+  const streamId = 'str_backwards'
+  await store.openStream({ id: streamId, startedAt: 1_000, headSeq: 0, headHash: '0'.repeat(64) })
+  const base = { streamId, actorType: 'system' as const, actorId: null, action: 'test.event', outcome: 'success' as const, reason: null, target: null, role: null, ip: null, requestId: null, details: {} }
+  const e1 = { ...base, id: 'evt_b1', seq: 1, ts: 3_000, prevHash: '0'.repeat(64) }
+  const h1 = hashEvent(e1)
+  const e2 = { ...base, id: 'evt_b2', seq: 2, ts: 2_000, prevHash: h1 }
+  await store.append(streamId, [{ ...e1, hash: h1 }, { ...e2, hash: hashEvent(e2) }])
+  const res = await verifyAuditLog(store)
+  assert.equal(res.ok, false)
+  assert.equal(res.first_bad, 'evt_b2')
+  assert.match(res.problem!, /older than the event before it/)
+  await database.close()
+})
