@@ -1,4 +1,4 @@
-import pino, { type Logger } from 'pino'
+import type { Logger } from 'pino'
 import type { FastifyInstance } from 'fastify'
 import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/index.js'
 import type { Config } from './config/config.js'
@@ -7,6 +7,10 @@ import { KEY_REFRESH_SECONDS, KeyService } from './crypto/key-service.js'
 import { refreshTokenMint } from './crypto/refresh-tokens.js'
 import { digestSecret, digestsEqual, newId, newSecret, newSortableId } from './crypto/secrets.js'
 import { AdminCredentials } from './domain/admin/admin-credentials.js'
+import { MetricsCredential } from './domain/admin/metrics-credential.js'
+import { Readiness } from './domain/readiness.js'
+import { prometheusMetrics } from './adapters/metrics/prometheus.js'
+import { noMetrics } from './ports/metrics.js'
 import { AgentDirectory } from './domain/agents/agent-directory.js'
 import { AgentService } from './domain/agents/agent-service.js'
 import { RegistrationService } from './domain/agents/registration-service.js'
@@ -17,6 +21,7 @@ import { RevocationBroadcaster } from './domain/revocations/revocation-broadcast
 import { SessionService } from './domain/sessions/session-service.js'
 import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
 import { httpProber } from './adapters/health-check/http-prober.js'
+import { createLogger } from './logging.js'
 import { buildHttpApp } from './http/app.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import { accessTokens } from './protocol/access-token.js'
@@ -53,10 +58,13 @@ const secrets = { newSecret, newId, digest: digestSecret }
 /** The composition root: config -> adapters -> services -> http. Nothing else wires. */
 export async function createMandate(config: Readonly<Config>, deps: MandateDeps = {}): Promise<Mandate> {
   const clock = deps.clock ?? systemClock()
-  const logger = deps.logger ?? createLogger(config)
+  const logger = deps.logger ?? createLogger(config.logLevel)
   const database = await openDatabase(config.db)
   try {
     const storage = sqlStorage(database.db)
+    // Recorded only when someone may read them (MANDATE_METRICS_TOKEN); one registry per server.
+    const metrics = config.metricsToken === null ? undefined : prometheusMetrics()
+    const recorders = metrics ?? noMetrics
     const { key: kek } = loadMasterKey(config.masterKey, config.dataDir)
     const keys = new KeyService(storage.keys, envelope(kek), clock, {
       domain: 'agent-tokens',
@@ -64,11 +72,11 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
     })
     const { generated } = await keys.start()
-    const audit = await AuditLog.open(storage.audit, clock)
+    const audit = await AuditLog.open(storage.audit, clock, recorders.audit)
     if (generated) await audit.record({ actorType: 'system', actorId: null, action: 'key.generated', outcome: 'success', target: keys.signer().kid, details: { domain: 'agent-tokens', alg: 'ES256' } })
 
     let issuer = config.issuer ?? defaultIssuer(config.host, config.port)
-    const directory = new AgentDirectory(storage.agents, storage.roles, clock)
+    const directory = new AgentDirectory(storage.agents, storage.roles, clock, { cacheMetrics: (name) => recorders.cache(name) })
     const agents = new AgentService(storage.agents, directory, audit, clock, config.maxTokenTtlSeconds)
     const roles = new RoleService(storage.roles, storage.registrations, secrets, audit, clock, config.maxTokenTtlSeconds, directory)
     const registration = new RegistrationService(storage.registrations, storage.agents, storage.roles, agents, directory, secrets, audit, clock)
@@ -84,6 +92,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       newId: (now) => newSortableId('ses_', now),
       retireAgent: (id, reason, ctx) => agents.retire(id, reason, ctx),
       maxTokenTtlSeconds: config.maxTokenTtlSeconds,
+      metrics: { sessions: recorders.sessions, cache: recorders.cache('sessions') },
     })
     // A suspended or retired agent's sessions end with it.
     agents.onDeactivated((agent, ctx) => sessions.endForAgent(agent, ctx))
@@ -91,6 +100,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     roles.onUpdated((role) => sessions.applyCeiling(role))
     const sessionUpkeep = new SessionUpkeep({ repo: storage.sessions, sessions, prober: httpProber(), roleOf, clock })
     const broadcaster = new RevocationBroadcaster(storage.revocationFeed, 250, (err) => logger.warn({ err }, 'revocation feed poll failed'))
+    recorders.observe({ auditQueueDepth: () => audit.queued, revocationStreams: () => broadcaster.subscribers, databasePool: () => database.poolStats() })
+    const readiness = new Readiness(() => database.ping(), 1000)
     const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])
 
     const app = await buildHttpApp(
@@ -98,7 +109,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         issuer: () => issuer,
         keys,
         clients,
-        token: tokenEndpoint({ grants, clients, audit }),
+        token: tokenEndpoint({ grants, clients, audit, metrics: recorders.tokens }),
         introspect: introspection({ verifier: tokens, directory, revocations: storage.revocations, sessions, clock }),
         revoke: revocation({ verifier: tokens, revocations: storage.revocations, sessions, audit, clock }),
         registration,
@@ -108,12 +119,17 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         audit,
         auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },
         sessions,
-        startSession: sessionStart({ sessions, tokens, clock }),
+        startSession: sessionStart({ sessions, tokens, clock, metrics: recorders.tokens }),
         revocationFeed: storage.revocationFeed,
         revocations: broadcaster,
         clock,
+        readiness,
+        metrics: {
+          credential: new MetricsCredential(config.metricsToken, digestSecret),
+          scrape: () => (metrics ? metrics.scrape() : Promise.reject(new Error('metrics are disabled'))),
+        },
       },
-      { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutSeconds: config.requestTimeoutSeconds, trustProxy: config.trustProxy, logger },
+      { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutSeconds: config.requestTimeoutSeconds, trustProxy: config.trustProxy, logger, metrics: metrics?.http },
     )
 
     const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, clock, logger })
@@ -134,6 +150,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       async close() {
         if (closed) return
         closed = true
+        readiness.shutdownStarted()
         timers.forEach(clearInterval)
         // A client that never finishes its request must not hold the process: after the grace
         // period every connection still open is closed and its request abandoned.
@@ -179,14 +196,6 @@ function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof s
       await d.storage.keys.purge(now)
     }),
   ]
-}
-
-function createLogger(config: Readonly<Config>): Logger {
-  // Logs go to stderr so stdout carries only the lines meant for the operator (ready, admin token).
-  return pino(
-    { level: config.logLevel, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.client_secret', '*.token'], censor: '[redacted]' } },
-    pino.destination(2),
-  )
 }
 
 /** The host as it appears in a URL; a wildcard address is shown as loopback (the issuer is then set explicitly). */

@@ -20,6 +20,8 @@ export interface Config {
   masterKey: string | null
   /** An operator-chosen admin bearer credential. Env MANDATE_ADMIN_TOKEN. */
   adminToken: string | null
+  /** The bearer credential that reads /metrics (and nothing else); without it /metrics is off. Env MANDATE_METRICS_TOKEN. */
+  metricsToken: string | null
   /** Flag --log-level, env MANDATE_LOG_LEVEL. Default info. */
   logLevel: LogLevel
   /** Longest access-token lifetime a role may set; also how long a rotated key stays published. */
@@ -90,6 +92,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
   if (adminToken !== null && adminToken.length < 32) {
     throw new ConfigError('MANDATE_ADMIN_TOKEN must be at least 32 characters')
   }
+  const metricsToken = env.MANDATE_METRICS_TOKEN || null
+  if (metricsToken !== null && (metricsToken.length < 32 || !/^[A-Za-z0-9\-._~+/]+=*$/.test(metricsToken))) {
+    throw new ConfigError('MANDATE_METRICS_TOKEN must be at least 32 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token, RFC 6750)')
+  }
+  if (metricsToken !== null && metricsToken === adminToken) throw new ConfigError('MANDATE_METRICS_TOKEN must differ from MANDATE_ADMIN_TOKEN')
   const trustProxy = parseTrustProxy(pick('trust-proxy', 'MANDATE_TRUST_PROXY') ?? 'false')
   const grace = pick('shutdown-grace', 'MANDATE_SHUTDOWN_GRACE_SECONDS') ?? '10'
   if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
@@ -110,6 +117,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     db: parseDb(pick('db', 'MANDATE_DB'), dataDir),
     masterKey,
     adminToken,
+    metricsToken,
     logLevel,
     maxTokenTtlSeconds: 86_400,
     bodyLimitBytes: 64 * 1024,

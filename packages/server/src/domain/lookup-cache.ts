@@ -1,4 +1,5 @@
 import type { Clock } from '../ports/clock.js'
+import { noMetrics, type CacheMetrics } from '../ports/metrics.js'
 
 interface Entry<T> {
   value: T | undefined
@@ -18,12 +19,17 @@ export class LookupCache<T> {
     private readonly clock: Clock,
     private readonly ttlMs = 1000,
     private readonly maxEntries = 50_000,
+    private readonly metrics: CacheMetrics = noMetrics.cache(''),
   ) {}
 
   async get(key: string): Promise<T | undefined> {
     const now = this.clock.now()
     const hit = this.entries.get(key)
-    if (hit && now - hit.loadedAt < this.ttlMs) return hit.value
+    if (hit && now - hit.loadedAt < this.ttlMs) {
+      this.metrics.hit()
+      return hit.value
+    }
+    this.metrics.miss()
     const value = await this.load(key)
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
     this.entries.set(key, { value, loadedAt: now })

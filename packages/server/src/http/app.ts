@@ -8,18 +8,23 @@ import { sendClientError, sendError } from './error-response.js'
 import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
 import { discoveryRoutes } from './routes/discovery.js'
+import { operationsRoutes } from './routes/operations.js'
 import { registerRoutes } from './routes/register.js'
 import { revocationRoutes } from './routes/revocations.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { tokenRoutes } from './routes/token.js'
 import type { HttpServices } from './services.js'
 import type { TrustProxy } from '../config/config.js'
+import type { RequestMetrics } from '../ports/metrics.js'
+import { recordRequestMetrics } from './request-metrics.js'
 
 export interface HttpOptions {
   bodyLimitBytes: number
   requestTimeoutSeconds: number
   trustProxy: TrustProxy
   logger: FastifyBaseLogger
+  /** Request timings and error counts; undefined when metrics are off. */
+  metrics: RequestMetrics | undefined
 }
 
 /** The Fastify edge: parsing, routing, errors. No OAuth rules live here. */
@@ -49,6 +54,7 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     clientErrorHandler: sendClientError,
   })
   registerBodyParsers(app)
+  recordRequestMetrics(app, options.metrics)
   const methods = routeMethods(app)
   let closing = false
   app.addHook('preClose', async () => {
@@ -56,7 +62,8 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   })
   app.addHook('onRequest', async (request, reply) => {
     // A request on a kept-alive connection during shutdown: refuse it, and close the connection.
-    if (closing) {
+    // Health probes still answer, so a load balancer learns the node is going away.
+    if (closing && request.routeOptions.config?.probe !== true) {
       reply.header('connection', 'close')
       throw new OAuthError('temporarily_unavailable', 'the server is shutting down; retry on another node or shortly', 503)
     }
@@ -89,6 +96,7 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   })
 
   discoveryRoutes(app, s)
+  operationsRoutes(app, s)
   tokenRoutes(app, s)
   registerRoutes(app, s)
   sessionRoutes(app, s)

@@ -12,6 +12,8 @@ const REALM = 'mandate'
 /** The one place errors become HTTP: RFC 6749 §5.2 JSON bodies and RFC 6750 §3 challenges. */
 export function sendError(reply: FastifyReply, err: unknown, request: FastifyRequest): FastifyReply {
   const oauth = toOAuthError(err)
+  // Counted by the request metrics once the answer is sent.
+  request.errorCode = oauth.code
   // The request logger already carries reqId. Details never include URLs or bodies, which may hold secrets.
   if (oauth.status >= 500 && oauth.status !== 503) request.log.error({ err }, 'request failed')
   else if (oauth.status === 503) request.log.warn({ detail: oauth.detail }, 'service unavailable')

@@ -1,4 +1,6 @@
 import type { AdminCredentials } from '../domain/admin/admin-credentials.js'
+import type { MetricsCredential } from '../domain/admin/metrics-credential.js'
+import type { Readiness } from '../domain/readiness.js'
 import type { AgentService } from '../domain/agents/agent-service.js'
 import type { RegistrationService } from '../domain/agents/registration-service.js'
 import type { RoleService } from '../domain/agents/role-service.js'
@@ -36,4 +38,8 @@ export interface HttpServices {
   revocationFeed: RevocationFeed
   revocations: Pick<RevocationBroadcaster, 'subscribe'>
   clock: Clock
+  /** Whether this node should get traffic (GET /readyz). */
+  readiness: Pick<Readiness, 'check'>
+  /** GET /metrics: who may read them, and the Prometheus text. */
+  metrics: { credential: MetricsCredential; scrape(): Promise<{ contentType: string; body: string }> }
 }

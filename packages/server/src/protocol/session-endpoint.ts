@@ -3,6 +3,7 @@ import { parseSessionPlan } from '../domain/sessions/session-rules.js'
 import type { SessionService } from '../domain/sessions/session-service.js'
 import type { ActionContext } from '../domain/context.js'
 import type { Clock } from '../ports/clock.js'
+import { noMetrics, type TokenMetrics } from '../ports/metrics.js'
 import type { Session } from '../ports/session-repo.js'
 import type { AccessTokenIssuer } from './access-token.js'
 import type { AuthenticatedClient, ClientAuthenticator } from './client-auth/authenticate.js'
@@ -32,7 +33,8 @@ export async function authenticateJson(clients: ClientAuthenticator, authorizati
 }
 
 /** POST /sessions: starts a task-bound session and hands out its first access and refresh tokens. */
-export function sessionStart(deps: { sessions: Pick<SessionService, 'start'>; tokens: AccessTokenIssuer; clock: Clock }) {
+export function sessionStart(deps: { sessions: Pick<SessionService, 'start'>; tokens: AccessTokenIssuer; clock: Clock; metrics?: TokenMetrics }) {
+  const metrics = deps.metrics ?? noMetrics.tokens
   return async function start(caller: AuthenticatedClient, body: Record<string, unknown>, ctx: ActionContext) {
     const { agent, role } = caller
     // The session renews its tokens through the refresh_token grant, which the agent must be registered for.
@@ -43,6 +45,7 @@ export function sessionStart(deps: { sessions: Pick<SessionService, 'start'>; to
     const audience = parseResources(resourceList(body.resource)) ?? null
     const { session, refreshToken } = await deps.sessions.start(agent, plan, { scope, audience }, ctx)
     const issued = await deps.tokens.issue({ agent, role, scope, audience: audience ?? undefined, now: deps.clock.now(), session })
+    metrics.issued('session_start', role.name)
     return {
       ...sessionJson(session),
       access_token: issued.token,

@@ -1,6 +1,7 @@
 import { auditActor } from '../domain/agents/agent-service.js'
 import type { AuditRecorder } from '../domain/audit/audit-log.js'
 import type { ActionContext } from '../domain/context.js'
+import { noMetrics, type TokenMetrics } from '../ports/metrics.js'
 import type { ClientAuthenticator } from './client-auth/authenticate.js'
 import { InvalidClient, OAuthError, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
 import type { GrantHandler, TokenResponse } from './grants/types.js'
@@ -16,7 +17,8 @@ export interface TokenEndpointInput {
 }
 
 /** RFC 6749 §3.2: validates the request, authenticates the client, runs the grant, audits either way. */
-export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>; clients: ClientAuthenticator; audit: AuditRecorder }) {
+export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>; clients: ClientAuthenticator; audit: AuditRecorder; metrics?: TokenMetrics }) {
+  const metrics = deps.metrics ?? noMetrics.tokens
   return async function token(input: TokenEndpointInput): Promise<TokenResponse> {
     let clientId: string | null = null
     let role: string | null = null
@@ -33,6 +35,7 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       if (!client.agent.grantTypes.includes(grantType)) throw new UnauthorizedClient(`this agent is not registered for the ${grantType} grant`)
       const { response, audit } = await handler.handle({ grantType, client, params, resources, ctx: input.ctx })
       await deps.audit.record({ ...auditActor({ ...input.ctx, actorType: 'agent', actorId: clientId }), action: 'token.issued', outcome: 'success', target: audit.target, role, details: audit.details })
+      metrics.issued(grantType, role)
       return response
     } catch (err) {
       if (err instanceof OAuthError) {

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import http from 'node:http'
 import { availableEngines } from '../support/engines.js'
-import { startTestServer, type TestServer } from '../support/server.js'
+import { METRICS_TOKEN, startTestServer, type TestServer } from '../support/server.js'
 import { accessToken, admin, basic, createRole, initialAccessToken, register, registeredAgent, tokenRequest, type RegisteredAgent } from '../support/client.js'
 import { heartbeat, startedSession } from '../support/sessions.js'
 
@@ -83,7 +83,7 @@ interface Fixture {
 }
 
 /** oauth: form body, client authentication. agent: JSON body (or none), client authentication. */
-type Family = 'oauth' | 'agent' | 'registration' | 'admin' | 'public'
+type Family = 'oauth' | 'agent' | 'registration' | 'admin' | 'metrics' | 'public'
 type BodyKind = 'form' | 'json' | 'none'
 
 interface Endpoint {
@@ -111,6 +111,9 @@ const ENDPOINTS: Endpoint[] = [
   { name: 'GET /.well-known/oauth-authorization-server', method: 'GET', path: () => '/.well-known/oauth-authorization-server', family: 'public', body: 'none', auth: () => undefined, valid: () => undefined },
   { name: 'GET /.well-known/openid-configuration', method: 'GET', path: () => '/.well-known/openid-configuration', family: 'public', body: 'none', auth: () => undefined, valid: () => undefined },
   { name: 'GET /jwks', method: 'GET', path: () => '/jwks', family: 'public', body: 'none', auth: () => undefined, valid: () => undefined },
+  { name: 'GET /healthz', method: 'GET', path: () => '/healthz', family: 'public', body: 'none', auth: () => undefined, valid: () => undefined },
+  { name: 'GET /readyz', method: 'GET', path: () => '/readyz', family: 'public', body: 'none', auth: () => undefined, valid: () => undefined },
+  { name: 'GET /metrics', method: 'GET', path: () => '/metrics', family: 'metrics', body: 'none', auth: () => `Bearer ${METRICS_TOKEN}`, valid: () => undefined, query: '' },
   { name: 'POST /token', method: 'POST', path: () => '/token', family: 'oauth', body: 'form', auth: agentBasic, valid: tokenForm },
   { name: 'POST /introspect', method: 'POST', path: () => '/introspect', family: 'oauth', body: 'form', auth: agentBasic, valid: opaqueToken },
   { name: 'POST /revoke', method: 'POST', path: () => '/revoke', family: 'oauth', body: 'form', auth: agentBasic, valid: opaqueToken },
@@ -219,6 +222,25 @@ const GARBAGE_AUTH: Array<[string, (f: Fixture) => string]> = [
   ['an unknown scheme', () => 'Digest username="agent", response="x"'],
   ['an empty value', () => ''],
 ]
+
+/** A role's rate_limit of the wrong type, zero, negative, huge, or with members missing or unknown: 400 invalid_request. */
+function rateLimitRows(body: (rateLimit: unknown) => string): Array<Omit<Row, 'request'> & { body: string }> {
+  const bad: Array<[string, unknown]> = [
+    ['a rate_limit that is a number', 100],
+    ['a rate_limit that is a string', '50/s'],
+    ['a rate_limit that is an array', [50, 100]],
+    ['a rate_limit with per_second 0', { per_second: 0, burst: 100 }],
+    ['a rate_limit with a negative burst', { per_second: 50, burst: -1 }],
+    ['a rate_limit with burst 0', { per_second: 50, burst: 0 }],
+    ['a rate_limit with a fractional burst', { per_second: 50, burst: 2.5 }],
+    ['a rate_limit with a huge per_second', { per_second: 1e300, burst: 100 }],
+    ['a rate_limit with a huge burst', { per_second: 50, burst: 1e12 }],
+    ['a rate_limit with per_second as a string', { per_second: '50', burst: 100 }],
+    ['a rate_limit without burst', { per_second: 50 }],
+    ['a rate_limit with an unknown member', { per_second: 50, burst: 100, window: 60 }],
+  ]
+  return bad.map(([label, value]) => ({ label, body: body(value), status: 400, error: 'invalid_request' }))
+}
 
 /** The valid body with its first member repeated under a \u-escaped spelling of the same name. */
 function withEscapedDuplicate(valid: string): string {
@@ -335,6 +357,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'a 10,000-character scope', request: (f) => baseline(ep, f, { body: json({ name: 'never-created', scopes: [ONE_LONG_SCOPE_TOKEN] }) }), status: 400, error: 'invalid_request' },
         { label: 'scopes as a 10,000-character string', request: (f) => baseline(ep, f, { body: json({ name: 'never-created', scopes: LONG_SCOPE }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character name', request: (f) => baseline(ep, f, { body: json({ name: 'n'.repeat(10_000), scopes: ['a'] }) }), status: 400, error: 'invalid_request' },
+        ...rateLimitRows((rate_limit) => json({ name: 'never-created', scopes: ['a'], rate_limit })).map((r) => ({ ...r, request: (f: Fixture) => baseline(ep, f, { body: r.body }) })),
       )
       break
     case 'PUT /admin/roles/:name':
@@ -343,6 +366,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ scopes: ['changed'], colour: 'red' }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character scope', request: (f) => baseline(ep, f, { body: json({ scopes: [ONE_LONG_SCOPE_TOKEN] }) }), status: 400, error: 'invalid_request' },
         { label: 'a name in the body that differs from the path', request: (f) => baseline(ep, f, { body: json({ name: 'other', scopes: ['changed'] }) }), status: 400, error: 'invalid_request' },
+        ...rateLimitRows((rate_limit) => json({ scopes: ['changed'], rate_limit })).map((r) => ({ ...r, request: (f: Fixture) => baseline(ep, f, { body: r.body }) })),
       )
       break
     case 'POST /admin/roles/:name/initial-access-tokens':
@@ -460,6 +484,15 @@ function rowsFor(ep: Endpoint): Row[] {
         ...unparsableBodyRows(ep),
       )
       break
+    case 'GET /metrics':
+      rows.push(
+        // Least privilege both ways: the admin token does not read metrics, the metrics token does not reach the admin API.
+        { label: 'the admin token instead of the metrics token', request: (f) => baseline(ep, f, { auth: adminAuth(f) }), status: 401, error: 'invalid_token', challenge: 'Bearer' },
+        { label: 'the metrics token sent as Basic credentials', request: (f) => baseline(ep, f, { auth: `Basic ${Buffer.from(`metrics:${METRICS_TOKEN}`).toString('base64')}` }), status: 401, error: 'invalid_token', challenge: 'Bearer' },
+        { label: 'the metrics token as a query parameter', request: (f) => baseline(ep, f, { auth: null, path: `/metrics?access_token=${METRICS_TOKEN}` }), status: 401, error: 'invalid_token', challenge: 'Bearer' },
+        { label: 'the metrics token on an admin endpoint', request: (f) => ({ ...baseline(ep, f), path: '/admin/roles' }), status: 401, error: 'invalid_token', challenge: 'Bearer' },
+      )
+      break
     case 'DELETE /register/:id':
     case 'DELETE /admin/roles/:name':
       rows.push(...unparsableBodyRows(ep))
@@ -551,7 +584,8 @@ for (const engine of await availableEngines()) {
     const f = {} as Fixture
     let before_: Snapshot
     before(async () => {
-      f.server = await startTestServer(engine)
+      // The table sends hundreds of failed client authentications from one address; their limit has its own tests (rate-limits.test.ts).
+      f.server = await startTestServer(engine, { env: { MANDATE_METRICS_TOKEN: METRICS_TOKEN, MANDATE_RATE_LIMIT_AUTH_FAILURES: '1000:100000' } })
       f.agent = await registeredAgent(f.server, { role: { name: `bad-input-${engine}`, scopes: ['read', 'write'] } })
       f.role = `bad-input-${engine}`
       f.managed = await registeredAgent(f.server)

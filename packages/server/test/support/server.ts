@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Logger } from 'pino'
 import { loadConfig } from '../../src/config/config.js'
 import { createMandate, type Mandate } from '../../src/main.js'
 import type { Clock } from '../../src/ports/clock.js'
@@ -9,6 +10,8 @@ import { createPostgresDatabase, type EngineName } from './engines.js'
 /** Fixed test credentials: an admin token and a key-encryption key (32 bytes, base64url). */
 export const ADMIN_TOKEN = 'mdt_admin_test-0123456789abcdefghijklmnopqrstuvwxyz'
 export const MASTER_KEY = Buffer.alloc(32, 7).toString('base64url')
+/** Enables /metrics when passed as env MANDATE_METRICS_TOKEN (servers start without it). */
+export const METRICS_TOKEN = 'mdt_metrics_test-0123456789abcdefghijklmnopqrstuvwxyz'
 
 export interface TestServer {
   engine: EngineName
@@ -28,6 +31,8 @@ export interface TestServerOptions {
   clock?: Clock
   /** Environment overrides, e.g. { MANDATE_ADMIN_TOKEN: '' } to test the bootstrap token. */
   env?: Record<string, string>
+  /** A logger instead of the configured one (silent unless MANDATE_TEST_LOG names a level). */
+  logger?: Logger
 }
 
 /** A real server on a loopback port, over a fresh SQLite file or PostgreSQL database. */
@@ -45,7 +50,7 @@ export async function startTestServer(engine: EngineName, options: TestServerOpt
 async function launch(engine: EngineName, db: string, dataDir: string, options: TestServerOptions, cleanup: () => Promise<void>, port: number): Promise<TestServer> {
   const env = { MANDATE_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_MASTER_KEY: MASTER_KEY, ...options.env }
   const config = loadConfig(['--port', String(port), '--db', db, '--data-dir', dataDir, '--log-level', process.env.MANDATE_TEST_LOG ?? 'silent'], env)
-  const mandate = await createMandate(config, { clock: options.clock })
+  const mandate = await createMandate(config, { clock: options.clock, logger: options.logger })
   const url = await mandate.listen()
   let closed = false
   const stop = async () => {

@@ -1,5 +1,6 @@
 import type { Agent, AgentRepo } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
+import type { CacheMetrics } from '../../ports/metrics.js'
 import type { Role, RoleRepo } from '../../ports/role-repo.js'
 import { LookupCache } from '../lookup-cache.js'
 
@@ -8,9 +9,10 @@ export class AgentDirectory {
   private readonly agents: LookupCache<Agent>
   private readonly roles: LookupCache<Role>
 
-  constructor(agentRepo: AgentRepo, roleRepo: RoleRepo, clock: Clock, ttlMs = 1000) {
-    this.agents = new LookupCache((id) => agentRepo.get(id), clock, ttlMs)
-    this.roles = new LookupCache((name) => roleRepo.get(name), clock, ttlMs)
+  constructor(agentRepo: AgentRepo, roleRepo: RoleRepo, clock: Clock, options: { ttlMs?: number; cacheMetrics?: (cache: 'agents' | 'roles') => CacheMetrics } = {}) {
+    const ttlMs = options.ttlMs ?? 1000
+    this.agents = new LookupCache((id) => agentRepo.get(id), clock, ttlMs, undefined, options.cacheMetrics?.('agents'))
+    this.roles = new LookupCache((name) => roleRepo.get(name), clock, ttlMs, undefined, options.cacheMetrics?.('roles'))
   }
 
   find(id: string): Promise<Agent | undefined> {

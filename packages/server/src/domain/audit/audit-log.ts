@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { AuditEntry, AuditEvent, AuditStore } from '../../ports/audit-store.js'
 import type { Clock } from '../../ports/clock.js'
+import { noMetrics, type AuditMetrics } from '../../ports/metrics.js'
 import { storableText } from '../text.js'
 import { GENESIS_HASH, hashEvent } from './hash-chain.js'
 
@@ -33,19 +34,22 @@ export class AuditLog implements AuditRecorder {
   private closed = false
   /** The latest ts handed out: a stream's times never go backwards, even if the clock does. */
   private lastTs = 0
+  /** Events in the batch being written. */
+  private writing = 0
 
   private constructor(
     private readonly store: AuditStore,
     private readonly clock: Clock,
     readonly streamId: string,
+    private readonly metrics: AuditMetrics,
   ) {}
 
   /** Opens a new stream for this process; each node appends only to its own. */
-  static async open(store: AuditStore, clock: Clock): Promise<AuditLog> {
+  static async open(store: AuditStore, clock: Clock, metrics: AuditMetrics = noMetrics.audit): Promise<AuditLog> {
     const streamId = `str_${randomBytes(12).toString('base64url')}`
     const startedAt = clock.now()
     await store.openStream({ id: streamId, startedAt, headSeq: 0, headHash: GENESIS_HASH })
-    const log = new AuditLog(store, clock, streamId)
+    const log = new AuditLog(store, clock, streamId, metrics)
     log.lastTs = startedAt
     return log
   }
@@ -58,6 +62,11 @@ export class AuditLog implements AuditRecorder {
       this.pending.push({ entry, ts: this.lastTs, resolve, reject })
       this.flushing ??= this.flushLoop()
     })
+  }
+
+  /** Events recorded and not yet durable: waiting for the next batch or in the one being written. */
+  get queued(): number {
+    return this.pending.length + this.writing
   }
 
   /** Writes what is pending and refuses new events. */
@@ -73,9 +82,12 @@ export class AuditLog implements AuditRecorder {
       while (this.pending.length > 0) {
         const batch = this.pending
         this.pending = []
+        this.writing = batch.length
         await this.writeBatch(batch)
+        this.writing = 0
       }
     } finally {
+      this.writing = 0
       this.flushing = null
     }
   }
@@ -124,14 +136,17 @@ export class AuditLog implements AuditRecorder {
       prev = event.hash
       events.push(event)
     }
+    const started = performance.now()
     try {
       await this.store.append(this.streamId, events)
     } catch (err) {
+      this.metrics.failed(events.length)
       // The batch may or may not have been written; the next batch re-reads the head first.
       this.headUncertain = true
       for (const p of batch) p.reject(err)
       return
     }
+    this.metrics.committed(events.length, (performance.now() - started) / 1000)
     this.headSeq = seq
     this.headHash = prev
     events.forEach((event, i) => batch[i]!.resolve(event))

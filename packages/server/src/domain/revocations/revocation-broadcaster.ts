@@ -38,6 +38,11 @@ export class RevocationBroadcaster {
     }
   }
 
+  /** How many listen now (one per open revocation stream). */
+  get subscribers(): number {
+    return this.listeners.size
+  }
+
   /** Stops polling; subscribers are told nothing more. */
   async close(): Promise<void> {
     this.closed = true

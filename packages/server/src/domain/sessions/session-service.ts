@@ -1,6 +1,7 @@
 import type { RefreshTokenMint } from '../../crypto/refresh-tokens.js'
 import type { Agent } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
+import { noMetrics, type CacheMetrics, type SessionMetrics } from '../../ports/metrics.js'
 import type { Role } from '../../ports/role-repo.js'
 import type { Session, SessionEnd, SessionFilter, SessionOutcome, SessionRepo } from '../../ports/session-repo.js'
 import { auditActor } from '../agents/agent-service.js'
@@ -25,6 +26,8 @@ export interface SessionDeps {
   roleOf(name: string): Promise<Role | undefined>
   /** The longest an access token lives: bounds how long an ended session matters to resource servers. */
   maxTokenTtlSeconds: number
+  /** Sessions started and ended, and the session cache's hits and misses. */
+  metrics?: { sessions: SessionMetrics; cache: CacheMetrics }
 }
 
 type Ending = Pick<SessionEnd, 'state' | 'reason' | 'outcome'> & { action: string }
@@ -33,9 +36,11 @@ type Ending = Pick<SessionEnd, 'state' | 'reason' | 'outcome'> & { action: strin
 export class SessionService {
   /** Lookups for introspection; dropped at once when this node changes the session. */
   private readonly cache: LookupCache<Session>
+  private readonly metrics: SessionMetrics
 
   constructor(private readonly d: SessionDeps) {
-    this.cache = new LookupCache((id) => d.repo.get(id), d.clock, 1000)
+    this.cache = new LookupCache((id) => d.repo.get(id), d.clock, 1000, undefined, d.metrics?.cache)
+    this.metrics = d.metrics?.sessions ?? noMetrics.sessions
   }
 
   async start(agent: Agent, plan: SessionPlan, grant: { scope: string[]; audience: string[] | null }, ctx: ActionContext): Promise<{ session: Session; refreshToken: string }> {
@@ -54,6 +59,7 @@ export class SessionService {
     }
     const refreshToken = this.d.mint.issue()
     await this.d.repo.create(session, this.d.mint.digest(refreshToken))
+    this.metrics.started()
     await this.d.audit.record({
       ...auditActor(ctx), action: 'session.started', outcome: 'success', target: session.id, role: session.role,
       details: { ...describe(session), duration: plan.durationSeconds ?? 'task-completion', max_expires_at: Math.floor(maxExpiresAt / 1000), heartbeat_interval_seconds: plan.heartbeatIntervalSeconds, heartbeat_grace_seconds: plan.heartbeatGraceSeconds, health_check: plan.healthCheckUrl !== null, scope: grant.scope.join(' ') },
@@ -195,6 +201,7 @@ export class SessionService {
     const ended = await this.d.repo.end(session.id, { state: ending.state, reason: ending.reason, outcome: ending.outcome, now, revokeUntil })
     this.cache.invalidate(session.id)
     if (!ended) return (await this.d.repo.get(session.id)) ?? session
+    this.metrics.ended(ended.state)
     await this.d.audit.record({
       ...auditActor(ctx), action: ending.action, outcome: 'success', reason: ending.reason, target: ended.id, role: ended.role,
       details: { ...describe(ended), state: ended.state, outcome: ended.outcome, heartbeat_count: ended.heartbeatCount, progress: ended.progress, lasted_seconds: Math.round((now - ended.createdAt) / 1000) },

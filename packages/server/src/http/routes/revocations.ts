@@ -44,7 +44,7 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
     for (const res of open) res.end()
   })
 
-  app.get('/revocations/stream', async (request, reply) => {
+  app.get('/revocations/stream', { config: { streaming: true } }, async (request, reply) => {
     const q = readQuery(request, ['since'])
     const caller = await reader(request)
     // RFC 9110 §9.3.2: HEAD answers with the headers a GET would get, and no stream.

@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import pg from 'pg'
-import { Kysely, Migrator, PostgresDialect } from 'kysely'
+import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import type { DatabaseConfig } from '../../../config/config.js'
 import { migrationProvider } from './migrations.js'
 import type { Database } from './schema.js'
@@ -13,6 +13,10 @@ export type Engine = 'sqlite' | 'postgres'
 export interface OpenDatabase {
   db: Kysely<Database>
   engine: Engine
+  /** A trivial query: resolves when the database answers. */
+  ping(): Promise<void>
+  /** The PostgreSQL connection pool's counts; undefined on SQLite. */
+  poolStats(): { total: number; idle: number; waiting: number } | undefined
   close(): Promise<void>
 }
 
@@ -22,20 +26,26 @@ const PG_INT8 = 20
 
 /** Opens SQLite or PostgreSQL, checks the connection and applies pending migrations. */
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
-  let opened: { db: Kysely<Database>; engine: Engine }
+  let opened: { db: Kysely<Database>; engine: Engine; pool?: pg.Pool }
   try {
     opened = config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url)
   } catch (err) {
     throw new DatabaseUnavailable(describeConnectError(config, err))
   }
-  const { db, engine } = opened
+  const { db, engine, pool } = opened
   try {
     await migrate(db)
   } catch (err) {
     await db.destroy().catch(() => undefined)
     throw new DatabaseUnavailable(describeConnectError(config, err))
   }
-  return { db, engine, close: () => db.destroy() }
+  return {
+    db,
+    engine,
+    ping: async () => void (await sql`select 1`.execute(db)),
+    poolStats: () => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
+    close: () => db.destroy(),
+  }
 }
 
 function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
@@ -50,7 +60,7 @@ function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
   return { db: new Kysely<Database>({ dialect: mapUnavailable(workerSqliteDialect(file)) }), engine: 'sqlite' }
 }
 
-function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {
+function openPostgres(url: string): { db: Kysely<Database>; engine: Engine; pool: pg.Pool } {
   const pool = new pg.Pool({
     connectionString: url,
     max: 20,
@@ -64,7 +74,7 @@ function openPostgres(url: string): { db: Kysely<Database> ; engine: Engine } {
   // (StorageUnavailable, 503) and the pool replaces the client.
   pool.on('error', () => undefined)
   pool.on('connect', (client) => client.on('error', () => undefined))
-  return { db: new Kysely<Database>({ dialect: mapUnavailable(new PostgresDialect({ pool })) }), engine: 'postgres' }
+  return { db: new Kysely<Database>({ dialect: mapUnavailable(new PostgresDialect({ pool })) }), engine: 'postgres', pool }
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
