@@ -14,6 +14,7 @@ export function roleJson(r: Role) {
     can_introspect: r.canIntrospect,
     max_session_seconds: r.maxSessionSeconds,
     health_check_hosts: r.healthCheckHosts,
+    rate_limit: { per_second: r.rateLimit.perSecond, burst: r.rateLimit.burst },
     version: r.version,
     live_agents: r.liveAgents,
     created_at: iso(r.createdAt),

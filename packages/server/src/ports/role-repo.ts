@@ -1,3 +1,5 @@
+import type { RatePolicy } from './rate-limiter.js'
+
 export type Lifecycle = 'persistent' | 'ephemeral'
 
 /** A registration policy: what agents registered under it may do. */
@@ -13,6 +15,8 @@ export interface Role {
   maxSessionSeconds: number
   /** Hosts a session's health check may probe: exact names or IP literals, or `*.suffix` wildcards. */
   healthCheckHosts: string[]
+  /** Each agent's token bucket on the agent endpoints (/token, /introspect, /revoke, /sessions, /audit/events). */
+  rateLimit: RatePolicy
   version: number
   /** Agents that are active or suspended (not retired) under this role. */
   liveAgents: number

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { admin, call, createRole, initialAccessToken, manageRegistration, register, registeredAgent, tokenRequest } from '../support/client.js'
+import { admin, auditEvents, call, createRole, initialAccessToken, manageRegistration, register, registeredAgent, tokenRequest } from '../support/client.js'
 
 let nameCounter = 0
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -27,6 +27,7 @@ for (const engine of await availableEngines()) {
       assert.equal(res.body.max_agents, null)
       assert.equal(res.body.agent_ttl_seconds, null)
       assert.equal(res.body.can_introspect, false)
+      assert.deepEqual(res.body.rate_limit, { per_second: 50, burst: 100 })
       assert.equal(res.body.version, 1)
       assert.equal(res.body.live_agents, 0)
       assert.ok(!Number.isNaN(Date.parse(res.body.created_at as string)))
@@ -101,12 +102,34 @@ for (const engine of await availableEngines()) {
     })
 
     test('a PUT replaces the settings: omitted optional fields return to their defaults', async () => {
-      const name = await createRole(server, { scopes: ['a'], token_ttl_seconds: 60, max_agents: 3, can_introspect: true })
+      const name = await createRole(server, { scopes: ['a'], token_ttl_seconds: 60, max_agents: 3, can_introspect: true, rate_limit: { per_second: 5, burst: 10 } })
       const put = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'] })
       assert.equal(put.status, 200)
       assert.equal(put.body.token_ttl_seconds, 300)
       assert.equal(put.body.max_agents, null)
       assert.equal(put.body.can_introspect, false)
+      assert.deepEqual(put.body.rate_limit, { per_second: 50, burst: 100 })
+    })
+
+    test('a role\'s rate_limit is stored, returned, changed by PUT and audited in role changes', async () => {
+      const name = uniqueName()
+      const created = await admin(server, 'POST', '/roles', { name, scopes: ['a'], rate_limit: { per_second: 0.5, burst: 1 } })
+      assert.equal(created.status, 201, created.text)
+      assert.deepEqual(created.body.rate_limit, { per_second: 0.5, burst: 1 })
+      assert.deepEqual((await admin(server, 'GET', `/roles/${name}`)).body.rate_limit, { per_second: 0.5, burst: 1 })
+      // The largest allowed: enough for a load test driving one agent flat out.
+      const put = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], rate_limit: { per_second: 100_000, burst: 1_000_000 } })
+      assert.equal(put.status, 200, put.text)
+      assert.deepEqual(put.body.rate_limit, { per_second: 100_000, burst: 1_000_000 })
+      const listed = ((await admin(server, 'GET', '/roles')).body.roles as Array<{ name: string; rate_limit: unknown }>).find((r) => r.name === name)
+      assert.deepEqual(listed?.rate_limit, { per_second: 100_000, burst: 1_000_000 })
+      const createdEvent = (await auditEvents(server, { action: 'role.created', target: name }))[0]
+      assert.deepEqual(createdEvent?.details.rate_limit, { per_second: 0.5, burst: 1 })
+      const updatedEvent = (await auditEvents(server, { action: 'role.updated', target: name }))[0]
+      assert.deepEqual(updatedEvent?.details.rate_limit, { per_second: 100_000, burst: 1_000_000 })
+      // null is omitted: the default.
+      const reset = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], rate_limit: null })
+      assert.deepEqual(reset.body.rate_limit, { per_second: 50, burst: 100 })
     })
 
     test('an unknown role answers 404 on every role endpoint', async () => {
@@ -211,6 +234,22 @@ for (const engine of await availableEngines()) {
       ['agent_ttl_seconds below the minimum', { name: 'x', scopes: ['a'], lifecycle: 'ephemeral', agent_ttl_seconds: 59 }],
       ['agent_ttl_seconds on a persistent role', { name: 'x', scopes: ['a'], agent_ttl_seconds: 3600 }],
       ['can_introspect as a string', { name: 'x', scopes: ['a'], can_introspect: 'yes' }],
+      ['rate_limit as a number', { name: 'x', scopes: ['a'], rate_limit: 50 }],
+      ['rate_limit as a string', { name: 'x', scopes: ['a'], rate_limit: '50/s' }],
+      ['rate_limit as an array', { name: 'x', scopes: ['a'], rate_limit: [50, 100] }],
+      ['rate_limit without burst', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50 } }],
+      ['rate_limit without per_second', { name: 'x', scopes: ['a'], rate_limit: { burst: 100 } }],
+      ['rate_limit per_second 0', { name: 'x', scopes: ['a'], rate_limit: { per_second: 0, burst: 100 } }],
+      ['negative rate_limit per_second', { name: 'x', scopes: ['a'], rate_limit: { per_second: -1, burst: 100 } }],
+      ['rate_limit per_second as a string', { name: 'x', scopes: ['a'], rate_limit: { per_second: '50', burst: 100 } }],
+      ['rate_limit per_second above the maximum', { name: 'x', scopes: ['a'], rate_limit: { per_second: 100_001, burst: 100 } }],
+      ['a huge rate_limit per_second', { name: 'x', scopes: ['a'], rate_limit: { per_second: 1e308, burst: 100 } }],
+      ['rate_limit burst 0', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: 0 } }],
+      ['negative rate_limit burst', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: -5 } }],
+      ['fractional rate_limit burst', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: 1.5 } }],
+      ['rate_limit burst above the maximum', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: 1_000_001 } }],
+      ['rate_limit burst as a boolean', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: true } }],
+      ['an unknown rate_limit member', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: 100, per_minute: 10 } }],
       ['unknown field', { name: 'x', scopes: ['a'], max_agent: 5 }],
       ['singular "scope" typo', { name: 'x', scope: ['a'] }],
     ]

@@ -223,6 +223,25 @@ const GARBAGE_AUTH: Array<[string, (f: Fixture) => string]> = [
   ['an empty value', () => ''],
 ]
 
+/** A role's rate_limit of the wrong type, zero, negative, huge, or with members missing or unknown: 400 invalid_request. */
+function rateLimitRows(body: (rateLimit: unknown) => string): Array<Omit<Row, 'request'> & { body: string }> {
+  const bad: Array<[string, unknown]> = [
+    ['a rate_limit that is a number', 100],
+    ['a rate_limit that is a string', '50/s'],
+    ['a rate_limit that is an array', [50, 100]],
+    ['a rate_limit with per_second 0', { per_second: 0, burst: 100 }],
+    ['a rate_limit with a negative burst', { per_second: 50, burst: -1 }],
+    ['a rate_limit with burst 0', { per_second: 50, burst: 0 }],
+    ['a rate_limit with a fractional burst', { per_second: 50, burst: 2.5 }],
+    ['a rate_limit with a huge per_second', { per_second: 1e300, burst: 100 }],
+    ['a rate_limit with a huge burst', { per_second: 50, burst: 1e12 }],
+    ['a rate_limit with per_second as a string', { per_second: '50', burst: 100 }],
+    ['a rate_limit without burst', { per_second: 50 }],
+    ['a rate_limit with an unknown member', { per_second: 50, burst: 100, window: 60 }],
+  ]
+  return bad.map(([label, value]) => ({ label, body: body(value), status: 400, error: 'invalid_request' }))
+}
+
 /** The valid body with its first member repeated under a \u-escaped spelling of the same name. */
 function withEscapedDuplicate(valid: string): string {
   const name = Object.keys(JSON.parse(valid) as Record<string, unknown>)[0]!
@@ -338,6 +357,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'a 10,000-character scope', request: (f) => baseline(ep, f, { body: json({ name: 'never-created', scopes: [ONE_LONG_SCOPE_TOKEN] }) }), status: 400, error: 'invalid_request' },
         { label: 'scopes as a 10,000-character string', request: (f) => baseline(ep, f, { body: json({ name: 'never-created', scopes: LONG_SCOPE }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character name', request: (f) => baseline(ep, f, { body: json({ name: 'n'.repeat(10_000), scopes: ['a'] }) }), status: 400, error: 'invalid_request' },
+        ...rateLimitRows((rate_limit) => json({ name: 'never-created', scopes: ['a'], rate_limit })).map((r) => ({ ...r, request: (f: Fixture) => baseline(ep, f, { body: r.body }) })),
       )
       break
     case 'PUT /admin/roles/:name':
@@ -346,6 +366,7 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ scopes: ['changed'], colour: 'red' }) }), status: 400, error: 'invalid_request' },
         { label: 'a 10,000-character scope', request: (f) => baseline(ep, f, { body: json({ scopes: [ONE_LONG_SCOPE_TOKEN] }) }), status: 400, error: 'invalid_request' },
         { label: 'a name in the body that differs from the path', request: (f) => baseline(ep, f, { body: json({ name: 'other', scopes: ['changed'] }) }), status: 400, error: 'invalid_request' },
+        ...rateLimitRows((rate_limit) => json({ scopes: ['changed'], rate_limit })).map((r) => ({ ...r, request: (f: Fixture) => baseline(ep, f, { body: r.body }) })),
       )
       break
     case 'POST /admin/roles/:name/initial-access-tokens':

@@ -1,3 +1,4 @@
+import type { RatePolicy } from '../../ports/rate-limiter.js'
 import type { Lifecycle, RoleSettings } from '../../ports/role-repo.js'
 import { neverProbed } from '../sessions/address-policy.js'
 import { ValidationFailed } from '../errors.js'
@@ -17,7 +18,20 @@ export const DEFAULT_MAX_SESSION_SECONDS = 7 * 86_400
 const MAX_SESSION_CEILING_SECONDS = 366 * 86_400
 const MAX_HEALTH_CHECK_HOSTS = 50
 
-const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect', 'max_session_seconds', 'health_check_hosts'])
+/**
+ * Each agent's token bucket when its role names none: 50 requests a second sustained, bursts of
+ * 100. An agent needs a token every few minutes and a heartbeat every few seconds, so a healthy
+ * fleet never meets it, and a whole fleet waking at once (each agent registering, taking a token
+ * and starting a session) fits in the burst; a runaway retry loop is held to 50/s, a small share
+ * of what one node serves, so it cannot crowd out other agents. Resource servers that introspect
+ * for many callers, and load tests, get a role with a higher limit.
+ */
+export const DEFAULT_RATE_LIMIT: Readonly<RatePolicy> = Object.freeze({ perSecond: 50, burst: 100 })
+export const MAX_RATE_PER_SECOND = 100_000
+export const MAX_RATE_BURST = 1_000_000
+const MIN_RATE_PER_SECOND = 0.001
+
+const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect', 'max_session_seconds', 'health_check_hosts', 'rate_limit'])
 
 /**
  * Validates the JSON body of POST /admin/roles (or PUT, where the name comes from the path).
@@ -51,6 +65,7 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
   if (typeof canIntrospect !== 'boolean') throw new ValidationFailed('can_introspect', 'can_introspect must be true or false')
   const maxSessionSeconds = optionalInt(b, 'max_session_seconds', 60, MAX_SESSION_CEILING_SECONDS) ?? DEFAULT_MAX_SESSION_SECONDS
   const healthCheckHosts = parseHealthCheckHosts(b.health_check_hosts)
+  const rateLimit = parseRateLimit(b.rate_limit)
 
   return {
     name,
@@ -63,8 +78,28 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
       canIntrospect,
       maxSessionSeconds,
       healthCheckHosts,
+      rateLimit,
     },
   }
+}
+
+/** `{ "per_second": number, "burst": integer }`; omitted (or null) means the default. */
+function parseRateLimit(v: unknown): RatePolicy {
+  if (v === undefined || v === null) return { ...DEFAULT_RATE_LIMIT }
+  const shape = `rate_limit must be an object { "per_second": a number from ${MIN_RATE_PER_SECOND} to ${MAX_RATE_PER_SECOND}, "burst": an integer from 1 to ${MAX_RATE_BURST} }`
+  if (typeof v !== 'object' || Array.isArray(v)) throw new ValidationFailed('rate_limit', shape)
+  const r = v as Record<string, unknown>
+  const unknown = Object.keys(r).find((k) => k !== 'per_second' && k !== 'burst')
+  if (unknown !== undefined) throw new ValidationFailed('rate_limit', `unknown rate_limit field: ${unknown.slice(0, 64)}; ${shape}`)
+  const perSecond = r.per_second
+  if (typeof perSecond !== 'number' || !Number.isFinite(perSecond) || perSecond < MIN_RATE_PER_SECOND || perSecond > MAX_RATE_PER_SECOND) {
+    throw new ValidationFailed('rate_limit', `rate_limit.per_second must be a number from ${MIN_RATE_PER_SECOND} to ${MAX_RATE_PER_SECOND}`)
+  }
+  const burst = r.burst
+  if (typeof burst !== 'number' || !Number.isInteger(burst) || burst < 1 || burst > MAX_RATE_BURST) {
+    throw new ValidationFailed('rate_limit', `rate_limit.burst must be an integer from 1 to ${MAX_RATE_BURST}`)
+  }
+  return { perSecond, burst }
 }
 
 /**

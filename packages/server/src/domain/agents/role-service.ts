@@ -134,5 +134,6 @@ function settingsForAudit(r: Role) {
     can_introspect: r.canIntrospect,
     max_session_seconds: r.maxSessionSeconds,
     health_check_hosts: r.healthCheckHosts,
+    rate_limit: { per_second: r.rateLimit.perSecond, burst: r.rateLimit.burst },
   }
 }

@@ -196,6 +196,13 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('revocation_feed_until').on('revocation_feed').column('until').execute()
     },
   },
+  '0006_role_rate_limits': {
+    // Each role sizes its agents' token buckets; existing roles get the default (50/s, burst 100).
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('roles').addColumn('rate_limit_per_second', 'double precision', (c) => c.notNull().defaultTo(50)).execute()
+      await db.schema.alterTable('roles').addColumn('rate_limit_burst', 'integer', (c) => c.notNull().defaultTo(100)).execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

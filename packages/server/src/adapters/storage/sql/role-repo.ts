@@ -14,6 +14,7 @@ export function roleFromRow(row: Selectable<RolesTable>): Role {
     canIntrospect: row.can_introspect === 1,
     maxSessionSeconds: row.max_session_seconds,
     healthCheckHosts: JSON.parse(row.health_check_hosts) as string[],
+    rateLimit: { perSecond: Number(row.rate_limit_per_second), burst: Number(row.rate_limit_burst) },
     version: row.version,
     liveAgents: row.live_agents,
     createdAt: row.created_at,
@@ -31,6 +32,8 @@ function settingsToRow(s: RoleSettings) {
     can_introspect: s.canIntrospect ? 1 : 0,
     max_session_seconds: s.maxSessionSeconds,
     health_check_hosts: JSON.stringify(s.healthCheckHosts),
+    rate_limit_per_second: s.rateLimit.perSecond,
+    rate_limit_burst: s.rateLimit.burst,
   }
 }
 

@@ -15,6 +15,8 @@ export interface RolesTable {
   updated_at: number
   max_session_seconds: number
   health_check_hosts: string
+  rate_limit_per_second: number
+  rate_limit_burst: number
 }
 
 export interface InitialAccessTokensTable {
