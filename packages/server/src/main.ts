@@ -21,6 +21,8 @@ import { RevocationBroadcaster } from './domain/revocations/revocation-broadcast
 import { SessionService } from './domain/sessions/session-service.js'
 import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
 import { httpProber } from './adapters/health-check/http-prober.js'
+import { openRateLimitBackend, type RateLimitBackend } from './adapters/shared-state/index.js'
+import { RefusalTally } from './domain/rate-limits/refusal-tally.js'
 import { createLogger } from './logging.js'
 import { buildHttpApp } from './http/app.js'
 import { systemClock, type Clock } from './ports/clock.js'
@@ -51,6 +53,8 @@ export interface Mandate {
   listen(): Promise<string>
   /** Stops accepting, finishes in-flight requests, flushes the audit log, closes the database. */
   close(): Promise<void>
+  /** Rate limits: the backend's health, requests refused since start, and a flush of the refusal tally into the audit log. */
+  rateLimits: { health: RateLimitBackend['health']; refused(): number; flush(): Promise<void> }
 }
 
 const secrets = { newSecret, newId, digest: digestSecret }
@@ -60,6 +64,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
   const clock = deps.clock ?? systemClock()
   const logger = deps.logger ?? createLogger(config.logLevel)
   const database = await openDatabase(config.db)
+  let rateLimits: RateLimitBackend | undefined
   try {
     const storage = sqlStorage(database.db)
     // Recorded only when someone may read them (MANDATE_METRICS_TOKEN); one registry per server.
@@ -102,6 +107,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     const broadcaster = new RevocationBroadcaster(storage.revocationFeed, 250, (err) => logger.warn({ err }, 'revocation feed poll failed'))
     recorders.observe({ auditQueueDepth: () => audit.queued, revocationStreams: () => broadcaster.subscribers, databasePool: () => database.poolStats() })
     const readiness = new Readiness(() => database.ping(), 1000)
+    rateLimits = await openRateLimitBackend({ ...config, now: () => clock.now() }, logger, recorders.rateLimits)
+    const refusals = new RefusalTally(audit)
     const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])
 
     const app = await buildHttpApp(
@@ -123,6 +130,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         revocationFeed: storage.revocationFeed,
         revocations: broadcaster,
         clock,
+        rateLimits: { limiter: rateLimits.limiter, refusals, events: recorders.rateLimits, policies: { register: config.registerRateLimit, authFailures: config.authFailureRateLimit } },
         readiness,
         metrics: {
           credential: new MetricsCredential(config.metricsToken, digestSecret),
@@ -133,6 +141,14 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     )
 
     const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, clock, logger })
+    const limits = rateLimits
+    // One rate_limit.exceeded event per agent or address per minute, however many were refused.
+    const tallyTimer = setInterval(() => {
+      limits.sweep()
+      refusals.flush().catch((err: unknown) => logger.warn({ err }, 'could not audit rate-limit refusals; they are kept for the next minute'))
+    }, 60_000)
+    tallyTimer.unref()
+    timers.push(tallyTimer)
     let closed = false
     return {
       app,
@@ -140,6 +156,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       issuer: () => issuer,
       generatedAdminToken,
       sessionUpkeep,
+      rateLimits: { health: () => limits.health(), refused: () => refusals.refused, flush: () => refusals.flush() },
       async listen() {
         await app.listen({ host: config.host, port: config.port })
         const address = app.server.address()
@@ -158,11 +175,15 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         await app.close()
         clearTimeout(force)
         await broadcaster.close()
+        // Refusals tallied since the last flush are audited before the log closes: none are lost on SIGTERM.
+        await refusals.flush().catch((err: unknown) => logger.error({ err, refused: refusals.refused }, 'could not audit the rate-limit refusals of the last window'))
+        limits.close()
         await audit.close()
         await database.close()
       },
     }
   } catch (err) {
+    rateLimits?.close()
     await database.close().catch(() => undefined)
     throw err
   }

@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { isIP } from 'node:net'
+import type { RatePolicy } from '../ports/rate-limiter.js'
+import { DEFAULT_AUTH_FAILURE_RATE_LIMIT, DEFAULT_REGISTER_RATE_LIMIT, parseRatePolicy, parseRedisPrefix, parseRedisUrl } from './rate-limit-config.js'
 
 export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -43,6 +45,17 @@ export interface Config {
    * Flag --request-timeout, env MANDATE_REQUEST_TIMEOUT_SECONDS. Default 30.
    */
   requestTimeoutSeconds: number
+  /**
+   * Rate-limit buckets shared by every node: a redis:// or rediss:// URL; null keeps them in this
+   * process. An unreachable Redis is not fatal. Flag --redis, env MANDATE_REDIS.
+   */
+  redisUrl: string | null
+  /** Prepended to every Redis key. Flag --redis-prefix, env MANDATE_REDIS_PREFIX. Default mandate:. */
+  redisPrefix: string
+  /** Requests to /register per client address. Flag --rate-limit-register, env MANDATE_RATE_LIMIT_REGISTER (`per_second:burst`). Default 20:200. */
+  registerRateLimit: RatePolicy
+  /** Failed client authentications per client address. Flag --rate-limit-auth-failures, env MANDATE_RATE_LIMIT_AUTH_FAILURES. Default 10:100. */
+  authFailureRateLimit: RatePolicy
 }
 
 export type TrustProxy = boolean | number | string[]
@@ -67,6 +80,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'trust-proxy': { type: 'string' },
         'shutdown-grace': { type: 'string' },
         'request-timeout': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-prefix': { type: 'string' },
+        'rate-limit-register': { type: 'string' },
+        'rate-limit-auth-failures': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -124,7 +141,21 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     trustProxy,
     shutdownGraceSeconds: Number(grace),
     requestTimeoutSeconds: Number(requestTimeout),
+    ...rateLimitConfig(pick),
   })
+}
+
+function rateLimitConfig(pick: (flag: string, envName: string) => string | undefined) {
+  const fail = (message: string) => new ConfigError(message)
+  const redis = pick('redis', 'MANDATE_REDIS')
+  const register = pick('rate-limit-register', 'MANDATE_RATE_LIMIT_REGISTER')
+  const authFailures = pick('rate-limit-auth-failures', 'MANDATE_RATE_LIMIT_AUTH_FAILURES')
+  return {
+    redisUrl: redis === undefined ? null : parseRedisUrl(redis, fail),
+    redisPrefix: parseRedisPrefix(pick('redis-prefix', 'MANDATE_REDIS_PREFIX') ?? 'mandate:', fail),
+    registerRateLimit: register === undefined ? { ...DEFAULT_REGISTER_RATE_LIMIT } : parseRatePolicy(register, 'the register rate limit', fail),
+    authFailureRateLimit: authFailures === undefined ? { ...DEFAULT_AUTH_FAILURE_RATE_LIMIT } : parseRatePolicy(authFailures, 'the failed-authentication rate limit', fail),
+  }
 }
 
 // Named ranges the proxy-addr library behind Fastify's trustProxy understands.

@@ -5,6 +5,7 @@ import { isStorableText } from '../domain/text.js'
 import { InvalidRequest, NotFound, OAuthError } from '../protocol/errors.js'
 import { registerBodyParsers } from './bodies.js'
 import { sendClientError, sendError } from './error-response.js'
+import { EdgeRateLimits } from './rate-limit.js'
 import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
 import { discoveryRoutes } from './routes/discovery.js'
@@ -95,12 +96,14 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     return sendError(reply, new NotFound(`no route for ${request.method.slice(0, 16)} ${path.slice(0, 200)}`), request)
   })
 
+  const limits = new EdgeRateLimits({ ...s.rateLimits, clients: s.clients, now: () => s.clock.now() })
+  limits.install(app)
   discoveryRoutes(app, s)
   operationsRoutes(app, s)
-  tokenRoutes(app, s)
+  tokenRoutes(app, s, limits)
   registerRoutes(app, s)
-  sessionRoutes(app, s)
-  revocationRoutes(app, s)
+  sessionRoutes(app, s, limits)
+  revocationRoutes(app, s, limits)
   await adminRoutes(app, s)
   return app
 }

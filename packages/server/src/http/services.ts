@@ -18,6 +18,7 @@ import type { AuthenticatedClient, ClientAuthenticator } from '../protocol/clien
 import type { TokenEndpointInput } from '../protocol/token-endpoint.js'
 import type { TokenResponse } from '../protocol/grants/types.js'
 import type { IntrospectionResponse } from '../protocol/introspection.js'
+import type { EdgeRateLimitDeps } from './rate-limit.js'
 
 /** What the HTTP edge needs from the rest of the server, each by its narrowest interface. */
 export interface HttpServices {
@@ -38,6 +39,8 @@ export interface HttpServices {
   revocationFeed: RevocationFeed
   revocations: Pick<RevocationBroadcaster, 'subscribe'>
   clock: Clock
+  /** Token buckets (in process or shared through Redis), where refusals are tallied, and the per-address limits. */
+  rateLimits: Omit<EdgeRateLimitDeps, 'clients' | 'now'>
   /** Whether this node should get traffic (GET /readyz). */
   readiness: Pick<Readiness, 'check'>
   /** GET /metrics: who may read them, and the Prometheus text. */

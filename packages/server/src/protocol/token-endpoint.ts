@@ -3,7 +3,7 @@ import type { AuditRecorder } from '../domain/audit/audit-log.js'
 import type { ActionContext } from '../domain/context.js'
 import { noMetrics, type TokenMetrics } from '../ports/metrics.js'
 import type { ClientAuthenticator } from './client-auth/authenticate.js'
-import { InvalidClient, OAuthError, InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
+import { InvalidClient, OAuthError, InvalidRequest, TooManyRequests, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
 import type { GrantHandler, TokenResponse } from './grants/types.js'
 
 export interface TokenEndpointInput {
@@ -14,6 +14,8 @@ export interface TokenEndpointInput {
    */
   read(): { params: ReadonlyMap<string, string>; resources: readonly string[] }
   ctx: ActionContext
+  /** Authenticates the client for this request (the HTTP edge's, which applies rate limits); default: the endpoint's own. */
+  clients?: ClientAuthenticator
 }
 
 /** RFC 6749 §3.2: validates the request, authenticates the client, runs the grant, audits either way. */
@@ -27,7 +29,7 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       const { params, resources } = input.read()
       grantType = params.get('grant_type')
       if (grantType === undefined) throw new InvalidRequest('grant_type is required')
-      const client = await deps.clients.authenticate(input.authorization, params)
+      const client = await (input.clients ?? deps.clients).authenticate(input.authorization, params)
       clientId = client.agent.id
       role = client.role.name
       const handler = deps.grants.get(grantType)
@@ -38,7 +40,8 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       metrics.issued(grantType, role)
       return response
     } catch (err) {
-      if (err instanceof OAuthError) {
+      // A request refused by a rate limit is counted and audited in aggregate (rate_limit.exceeded), never one row each.
+      if (err instanceof OAuthError && !(err instanceof TooManyRequests)) {
         // An unauthenticated caller is anonymous; the client it tried to be is the target.
         const tried = clientId ?? (err instanceof InvalidClient ? err.clientId ?? null : null)
         await deps.audit.record({

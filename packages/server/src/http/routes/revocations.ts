@@ -1,8 +1,9 @@
 import type { ServerResponse } from 'node:http'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RevocationEntry } from '../../ports/revocation-feed.js'
 import { parseFeedCursor, requireCursorWithin, requireFeedReader, revocationJson } from '../../protocol/revocation-feed.js'
 import { TooManyRequests } from '../../protocol/errors.js'
+import type { EdgeRateLimits } from '../rate-limit.js'
 import { readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { parseLimit } from './admin-agents.js'
@@ -16,10 +17,10 @@ const MAX_BUFFERED_BYTES = 1 << 20
 const MAX_STREAMS_PER_READER = 16
 
 /** What resource servers hear of revocations: by polling, or as Server-Sent Events. */
-export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
-  const reader = async (request: FastifyRequest) => {
+export function revocationRoutes(app: FastifyInstance, s: HttpServices, limits: EdgeRateLimits): void {
+  const reader = async (request: FastifyRequest, reply: FastifyReply) => {
     // GET carries no body, so Basic is the one method (RFC 6749 §2.3.1).
-    const caller = await s.clients.authenticate(request.headers.authorization, new Map(), { anyMethod: true })
+    const caller = await limits.clientsFor(request, reply).authenticate(request.headers.authorization, new Map(), { anyMethod: true })
     requireFeedReader(caller)
     return caller
   }
@@ -28,7 +29,7 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
 
   app.get('/revocations', async (request, reply) => {
     const q = readQuery(request, ['since', 'limit'])
-    await reader(request)
+    await reader(request, reply)
     const since = parseFeedCursor(q.get('since'))
     const limit = parseLimit(q.get('limit'), PAGE, PAGE)
     const head = await s.revocationFeed.head()
@@ -46,7 +47,7 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices): void {
 
   app.get('/revocations/stream', { config: { streaming: true } }, async (request, reply) => {
     const q = readQuery(request, ['since'])
-    const caller = await reader(request)
+    const caller = await reader(request, reply)
     // RFC 9110 §9.3.2: HEAD answers with the headers a GET would get, and no stream.
     if (request.method === 'HEAD') return noStore(reply).type('text/event-stream; charset=utf-8').send()
     const lastEventId = request.headers['last-event-id']

@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { parseHeartbeat, parseOutcome } from '../../domain/sessions/session-rules.js'
 import { authenticateJson, sessionJson, unixSeconds } from '../../protocol/session-endpoint.js'
 import { InvalidRequest } from '../../protocol/errors.js'
+import type { EdgeRateLimits } from '../rate-limit.js'
 import { actionContext, readOptionalJson, readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { noStore } from './token.js'
@@ -15,15 +16,15 @@ function withoutCredentials(body: Record<string, unknown> | undefined): Record<s
 }
 
 /** Agent runtime: task-bound sessions, authenticated as at the token endpoint. */
-export function sessionRoutes(app: FastifyInstance, s: HttpServices): void {
-  const caller = async (request: FastifyRequest) => {
+export function sessionRoutes(app: FastifyInstance, s: HttpServices, limits: EdgeRateLimits): void {
+  const caller = async (request: FastifyRequest, reply: FastifyReply) => {
     const body = readOptionalJson(request)
-    const client = await authenticateJson(s.clients, request.headers.authorization, body)
+    const client = await authenticateJson(limits.clientsFor(request, reply), request.headers.authorization, body)
     return { client, body: withoutCredentials(body), ctx: actionContext(request, { actorType: 'agent', actorId: client.agent.id }) }
   }
 
   app.post('/sessions', async (request, reply) => {
-    const { client, body, ctx } = await caller(request)
+    const { client, body, ctx } = await caller(request, reply)
     if (request.body === undefined || request.body === null) throw new InvalidRequest('a JSON body is required: { "task", "duration", … }')
     const started = await s.startSession(client, body, ctx)
     return noStore(reply).code(201).header('location', `${s.issuer()}/sessions/${started.session_id}`).send(started)
@@ -31,12 +32,12 @@ export function sessionRoutes(app: FastifyInstance, s: HttpServices): void {
 
   app.get<IdParams>('/sessions/:id', async (request, reply) => {
     readQuery(request, [])
-    const { client } = await caller(request)
+    const { client } = await caller(request, reply)
     return noStore(reply).send(sessionJson(await s.sessions.getOwn(client.agent, request.params.id)))
   })
 
   app.post<IdParams>('/sessions/:id/heartbeat', async (request, reply) => {
-    const { client, body } = await caller(request)
+    const { client, body } = await caller(request, reply)
     const session = await s.sessions.heartbeat(client.agent, request.params.id, parseHeartbeat(body))
     return noStore(reply).send({
       session_id: session.id,
@@ -48,7 +49,7 @@ export function sessionRoutes(app: FastifyInstance, s: HttpServices): void {
   })
 
   app.post<IdParams>('/sessions/:id/complete', async (request, reply) => {
-    const { client, body, ctx } = await caller(request)
+    const { client, body, ctx } = await caller(request, reply)
     const session = await s.sessions.complete(client.agent, request.params.id, parseOutcome(body), ctx)
     return noStore(reply).send(sessionJson(session))
   })
