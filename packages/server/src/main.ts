@@ -3,7 +3,9 @@ import type { FastifyInstance } from 'fastify'
 import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/index.js'
 import type { Config } from './config/config.js'
 import { envelope, loadMasterKey } from './crypto/envelope.js'
-import { KEY_REFRESH_SECONDS, KeyService } from './crypto/key-service.js'
+import { KeyService } from './crypto/key-service.js'
+import { openCluster, type Cluster } from './adapters/cluster/index.js'
+import { startBackgroundWork } from './background-work.js'
 import { refreshTokenMint } from './crypto/refresh-tokens.js'
 import { digestSecret, digestsEqual, newId, newSecret, newSortableId } from './crypto/secrets.js'
 import { AdminCredentials } from './domain/admin/admin-credentials.js'
@@ -49,6 +51,8 @@ export interface Mandate {
   generatedAdminToken: string | undefined
   /** Session upkeep, run in the background; tests on a simulated clock call it directly. */
   sessionUpkeep: Pick<SessionUpkeep, 'sweep' | 'probe' | 'launchProbes'>
+  /** Whether this node runs the cluster's background work now. */
+  isLeader(): boolean
   /** Starts listening; returns the base URL. */
   listen(): Promise<string>
   /** Stops accepting, finishes in-flight requests, flushes the audit log, closes the database. */
@@ -65,23 +69,28 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
   const logger = deps.logger ?? createLogger(config.logLevel)
   const database = await openDatabase(config.db)
   let rateLimits: RateLimitBackend | undefined
+  let cluster: Cluster | undefined
   try {
     const storage = sqlStorage(database.db)
     // Recorded only when someone may read them (MANDATE_METRICS_TOKEN); one registry per server.
     const metrics = config.metricsToken === null ? undefined : prometheusMetrics()
     const recorders = metrics ?? noMetrics
     const { key: kek } = loadMasterKey(config.masterKey, config.dataDir)
+    const audit = await AuditLog.open(storage.audit, clock, recorders.audit)
+    // This node's audit stream names it to the others; its own notifications come back and are ignored.
+    cluster = openCluster({ db: config.db, redisUrl: config.redisUrl, redisPrefix: config.redisPrefix, node: audit.streamId, logger })
+    const { changes, leadership } = cluster
     const keys = new KeyService(storage.keys, envelope(kek), clock, {
       domain: 'agent-tokens',
       alg: 'ES256',
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
+      changes,
     })
     const { generated } = await keys.start()
-    const audit = await AuditLog.open(storage.audit, clock, recorders.audit)
     if (generated) await audit.record({ actorType: 'system', actorId: null, action: 'key.generated', outcome: 'success', target: keys.signer().kid, details: { domain: 'agent-tokens', alg: 'ES256' } })
 
     let issuer = config.issuer ?? defaultIssuer(config.host, config.port)
-    const directory = new AgentDirectory(storage.agents, storage.roles, clock, { cacheMetrics: (name) => recorders.cache(name) })
+    const directory = new AgentDirectory(storage.agents, storage.roles, clock, { cacheMetrics: (name) => recorders.cache(name), changes })
     const agents = new AgentService(storage.agents, directory, audit, clock, config.maxTokenTtlSeconds)
     const roles = new RoleService(storage.roles, storage.registrations, secrets, audit, clock, config.maxTokenTtlSeconds, directory)
     const registration = new RegistrationService(storage.registrations, storage.agents, storage.roles, agents, directory, secrets, audit, clock)
@@ -98,7 +107,15 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       retireAgent: (id, reason, ctx) => agents.retire(id, reason, ctx),
       maxTokenTtlSeconds: config.maxTokenTtlSeconds,
       metrics: { sessions: recorders.sessions, cache: recorders.cache('sessions') },
+      changes,
     })
+    // What other nodes changed: drop it from this node's caches (or everything, after a reconnect).
+    changes.subscribe((change) => {
+      directory.forget(change)
+      sessions.forget(change)
+      if (change.kind === 'keys' || change.kind === 'all') keys.refresh().catch((err: unknown) => logger.warn({ err }, 'key refresh after a rotation elsewhere failed'))
+    })
+    leadership.start((leading) => logger.info({ leading }, leading ? 'this node now runs the background work' : 'this node no longer runs the background work'))
     // A suspended or retired agent's sessions end with it.
     agents.onDeactivated((agent, ctx) => sessions.endForAgent(agent, ctx))
     // A lowered max_session_seconds reaches sessions already running.
@@ -140,7 +157,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutSeconds: config.requestTimeoutSeconds, trustProxy: config.trustProxy, logger, metrics: metrics?.http },
     )
 
-    const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, clock, logger })
+    const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, audit, leadership, clock, logger, keyRotationDays: config.keyRotationDays })
     const limits = rateLimits
     // One rate_limit.exceeded event per agent or address per minute, however many were refused.
     const tallyTimer = setInterval(() => {
@@ -156,6 +173,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       issuer: () => issuer,
       generatedAdminToken,
       sessionUpkeep,
+      isLeader: () => leadership.isLeader(),
       rateLimits: { health: () => limits.health(), refused: () => refusals.refused, flush: () => refusals.flush() },
       async listen() {
         await app.listen({ host: config.host, port: config.port })
@@ -178,45 +196,17 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         // Refusals tallied since the last flush are audited before the log closes: none are lost on SIGTERM.
         await refusals.flush().catch((err: unknown) => logger.error({ err, refused: refusals.refused }, 'could not audit the rate-limit refusals of the last window'))
         limits.close()
+        await cluster?.close()
         await audit.close()
         await database.close()
       },
     }
   } catch (err) {
     rateLimits?.close()
+    await cluster?.close().catch(() => undefined)
     await database.close().catch(() => undefined)
     throw err
   }
-}
-
-/** Periodic upkeep: pick up key rotations made elsewhere, forget what no longer matters. */
-function startBackgroundWork(d: { keys: KeyService; storage: ReturnType<typeof sqlStorage>; agents: AgentService; sessionUpkeep: SessionUpkeep; clock: Clock; logger: Logger }) {
-  const every = (ms: number, work: () => Promise<unknown>) => {
-    let running = false
-    const t = setInterval(() => {
-      // A run that outlasts its interval (a slow database) is not overlapped by the next one.
-      if (running) return
-      running = true
-      work()
-        .catch((err: unknown) => d.logger.warn({ err }, 'background task failed'))
-        .finally(() => (running = false))
-    }, ms)
-    t.unref()
-    return t
-  }
-  return [
-    every(KEY_REFRESH_SECONDS * 1000, () => d.keys.refresh()),
-    every(60_000, () => d.agents.reapExpired()),
-    // Often, so a session that stopped heartbeating loses access within its grace plus half a second.
-    every(500, () => d.sessionUpkeep.sweep()),
-    every(1000, () => d.sessionUpkeep.launchProbes((err) => d.logger.warn({ err }, 'health check failed'))),
-    every(3_600_000, async () => {
-      const now = d.clock.now()
-      await d.storage.revocations.purgeExpired(now)
-      await d.storage.revocationFeed.purge(now)
-      await d.storage.keys.purge(now)
-    }),
-  ]
 }
 
 /** The host as it appears in a URL; a wildcard address is shown as loopback (the issuer is then set explicitly). */

@@ -56,6 +56,11 @@ export interface Config {
   registerRateLimit: RatePolicy
   /** Failed client authentications per client address. Flag --rate-limit-auth-failures, env MANDATE_RATE_LIMIT_AUTH_FAILURES. Default 10:100. */
   authFailureRateLimit: RatePolicy
+  /**
+   * The signing key is rotated this often (by the node that leads); 0 turns the schedule off.
+   * Flag --key-rotation-days, env MANDATE_KEY_ROTATION_DAYS. Default 90.
+   */
+  keyRotationDays: number
 }
 
 export type TrustProxy = boolean | number | string[]
@@ -80,6 +85,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'trust-proxy': { type: 'string' },
         'shutdown-grace': { type: 'string' },
         'request-timeout': { type: 'string' },
+        'key-rotation-days': { type: 'string' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
         'rate-limit-register': { type: 'string' },
@@ -119,6 +125,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
   if (!/^\d{1,4}$/.test(grace)) throw new ConfigError(`shutdown grace must be a whole number of seconds, got "${grace.slice(0, 32)}"`)
   const requestTimeout = pick('request-timeout', 'MANDATE_REQUEST_TIMEOUT_SECONDS') ?? '30'
   if (!/^\d{1,4}$/.test(requestTimeout) || Number(requestTimeout) < 1) throw new ConfigError(`request timeout must be a whole number of seconds from 1, got "${requestTimeout.slice(0, 32)}"`)
+  const rotationDays = pick('key-rotation-days', 'MANDATE_KEY_ROTATION_DAYS') ?? '90'
+  if (!/^\d{1,4}$/.test(rotationDays)) throw new ConfigError(`key rotation days must be a whole number (0 turns the schedule off), got "${rotationDays.slice(0, 32)}"`)
 
   // Refuse rather than guess: every token's iss and every metadata URL would name 0.0.0.0,
   // which no client can reach or validate.
@@ -141,6 +149,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     trustProxy,
     shutdownGraceSeconds: Number(grace),
     requestTimeoutSeconds: Number(requestTimeout),
+    keyRotationDays: Number(rotationDays),
     ...rateLimitConfig(pick),
   })
 }

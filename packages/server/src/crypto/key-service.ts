@@ -1,4 +1,5 @@
 import { exportJWK, generateKeyPair, importJWK, calculateJwkThumbprint, type CryptoKey, type JWK } from 'jose'
+import type { ChangeNotifier } from '../ports/change-notifier.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyDomain, KeyStore, StoredKey } from '../ports/key-store.js'
 import { StandbyKeyNotReady } from '../domain/errors.js'
@@ -25,6 +26,8 @@ export interface KeyServiceOptions {
   alg: SigningAlg
   /** How long a retired public key stays published: the longest token lifetime, plus skew. */
   retiredPublishSeconds: number
+  /** Tells other nodes about a rotation, so they re-read the keys now rather than on their next refresh. */
+  changes?: Pick<ChangeNotifier, 'publish'>
 }
 
 /**
@@ -99,6 +102,7 @@ export class KeyService {
     // A domain that had no standby got the new key as signer directly; give it a standby now.
     await this.store.ensureStandby(await this.newKey())
     await this.refresh()
+    this.options.changes?.publish({ kind: 'keys' })
     return { kid: rotated.kid, retiredKid: rotated.retiredKid }
   }
 

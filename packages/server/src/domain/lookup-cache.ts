@@ -13,6 +13,8 @@ interface Entry<T> {
  */
 export class LookupCache<T> {
   private readonly entries = new Map<string, Entry<T>>()
+  /** Bumped by every invalidation: a load that started before one must not store what it read. */
+  private generation = 0
 
   constructor(
     private readonly load: (key: string) => Promise<T | undefined>,
@@ -30,13 +32,22 @@ export class LookupCache<T> {
       return hit.value
     }
     this.metrics.miss()
+    const generation = this.generation
     const value = await this.load(key)
+    if (generation !== this.generation) return value
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
     this.entries.set(key, { value, loadedAt: now })
     return value
   }
 
   invalidate(key: string): void {
+    this.generation++
     this.entries.delete(key)
+  }
+
+  /** Forgets everything (after notifications of changes elsewhere may have been lost). */
+  clear(): void {
+    this.generation++
+    this.entries.clear()
   }
 }

@@ -47,6 +47,16 @@ export async function startTestServer(engine: EngineName, options: TestServerOpt
   return launch(engine, db, dataDir, options, cleanup, 0)
 }
 
+/**
+ * Another node of the same deployment: the same database and issuer (and the fixed master key
+ * and admin token), its own port and data directory.
+ */
+export async function startPeerNode(first: TestServer, options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'mandate-node-'))
+  const env = { MANDATE_ISSUER: first.issuer, ...options.env }
+  return launch(first.engine, first.db, dataDir, { ...options, env }, async () => rmSync(dataDir, { recursive: true, force: true }), 0)
+}
+
 async function launch(engine: EngineName, db: string, dataDir: string, options: TestServerOptions, cleanup: () => Promise<void>, port: number): Promise<TestServer> {
   const env = { MANDATE_ADMIN_TOKEN: ADMIN_TOKEN, MANDATE_MASTER_KEY: MASTER_KEY, ...options.env }
   const config = loadConfig(['--port', String(port), '--db', db, '--data-dir', dataDir, '--log-level', process.env.MANDATE_TEST_LOG ?? 'silent'], env)

@@ -1,5 +1,6 @@
 import type { RefreshTokenMint } from '../../crypto/refresh-tokens.js'
 import type { Agent } from '../../ports/agent-repo.js'
+import type { Change, ChangeNotifier } from '../../ports/change-notifier.js'
 import type { Clock } from '../../ports/clock.js'
 import { noMetrics, type CacheMetrics, type SessionMetrics } from '../../ports/metrics.js'
 import type { Role } from '../../ports/role-repo.js'
@@ -28,6 +29,8 @@ export interface SessionDeps {
   maxTokenTtlSeconds: number
   /** Sessions started and ended, and the session cache's hits and misses. */
   metrics?: { sessions: SessionMetrics; cache: CacheMetrics }
+  /** Tells other nodes a session ended, so their caches drop it at once. */
+  changes?: Pick<ChangeNotifier, 'publish'>
 }
 
 type Ending = Pick<SessionEnd, 'state' | 'reason' | 'outcome'> & { action: string }
@@ -179,6 +182,12 @@ export class SessionService {
     return session?.state === 'active' && session.dueAt > now ? session : undefined
   }
 
+  /** A change made on another node: drop the cached session(s) it touched. */
+  forget(change: Change): void {
+    if (change.kind === 'session') this.cache.invalidate(change.id)
+    else if (change.kind === 'all') this.cache.clear()
+  }
+
   /** Ends a session that reached its deadline or its absolute end. */
   expire(session: Session): Promise<Session> {
     const now = this.d.clock.now()
@@ -200,6 +209,7 @@ export class SessionService {
     const revokeUntil = Math.min(session.maxExpiresAt, latestTokenExpiry(now, this.d.maxTokenTtlSeconds))
     const ended = await this.d.repo.end(session.id, { state: ending.state, reason: ending.reason, outcome: ending.outcome, now, revokeUntil })
     this.cache.invalidate(session.id)
+    if (ended) this.d.changes?.publish({ kind: 'session', id: session.id })
     if (!ended) return (await this.d.repo.get(session.id)) ?? session
     this.metrics.ended(ended.state)
     await this.d.audit.record({
