@@ -27,6 +27,7 @@ import { openRateLimitBackend, type RateLimitBackend } from './adapters/shared-s
 import { RefusalTally } from './domain/rate-limits/refusal-tally.js'
 import { createLogger } from './logging.js'
 import { buildHttpApp } from './http/app.js'
+import { trackSilentConnections } from './http/silent-connections.js'
 import { systemClock, type Clock } from './ports/clock.js'
 import { accessTokens } from './protocol/access-token.js'
 import { clientAuthenticator } from './protocol/client-auth/authenticate.js'
@@ -157,6 +158,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       { bodyLimitBytes: config.bodyLimitBytes, requestTimeoutSeconds: config.requestTimeoutSeconds, trustProxy: config.trustProxy, logger, metrics: metrics?.http },
     )
 
+    const connections = trackSilentConnections(app.server)
     const timers = startBackgroundWork({ keys, storage, agents, sessionUpkeep, audit, leadership, clock, logger, keyRotationDays: config.keyRotationDays })
     const limits = rateLimits
     // One rate_limit.exceeded event per agent or address per minute, however many were refused.
@@ -190,7 +192,10 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         // A client that never finishes its request must not hold the process: after the grace
         // period every connection still open is closed and its request abandoned.
         const force = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceSeconds * 1000)
-        await app.close()
+        const closing = app.close()
+        // Connections that never sent a request go now; the others get the grace period.
+        connections.closeSilent()
+        await closing
         clearTimeout(force)
         await broadcaster.close()
         // Refusals tallied since the last flush are audited before the log closes: none are lost on SIGTERM.

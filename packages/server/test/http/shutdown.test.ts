@@ -39,4 +39,17 @@ describe('shutdown', () => {
     assert.equal(json.error, 'temporarily_unavailable')
     assert.match(json.error_description, /shutting down/)
   })
+
+  test('a connection that never sent a request does not hold shutdown for the grace period', async () => {
+    const server = await startTestServer('sqlite')
+    const { port } = new URL(server.url)
+    const socket = connect(Number(port), '127.0.0.1')
+    await new Promise((resolve) => socket.once('connect', resolve))
+    const closedBySever = new Promise((resolve) => socket.once('close', resolve))
+    const started = Date.now()
+    await server.close()
+    await closedBySever
+    // The grace period is 10 s; a silent connection is closed at once.
+    assert.ok(Date.now() - started < 3000, `shutdown took ${Date.now() - started} ms`)
+  })
 })

@@ -42,7 +42,9 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices, limits: 
   const open = new Set<ServerResponse>()
   const streamsOf = new Map<string, number>()
   app.addHook('preClose', async () => {
-    for (const res of open) res.end()
+    // End each stream and close its connection: a reader that stopped reading (an aborted fetch
+    // keeps its socket) would otherwise hold shutdown for the whole grace period. Readers reconnect.
+    for (const res of open) res.end(() => res.socket?.destroy())
   })
 
   app.get('/revocations/stream', { config: { streaming: true } }, async (request, reply) => {
@@ -105,11 +107,15 @@ export function revocationRoutes(app: FastifyInstance, s: HttpServices, limits: 
     open.add(res)
     const keepalive = setInterval(() => res.write(': ping\n\n'), KEEPALIVE_MS)
     keepalive.unref()
+    const socket = request.raw.socket
     res.on('close', () => {
       clearInterval(keepalive)
       unsubscribe()
       open.delete(res)
       release()
+      // A stream's connection is never reused: a reader that went away (an aborted fetch can
+      // leave its socket open) must not hold the connection, or shutdown, any longer.
+      socket.destroy()
     })
     try {
       for (let batch = first; ; batch = await s.revocationFeed.since(cursor ?? '0', PAGE)) {
