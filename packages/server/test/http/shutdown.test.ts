@@ -45,10 +45,10 @@ describe('shutdown', () => {
     const { port } = new URL(server.url)
     const socket = connect(Number(port), '127.0.0.1')
     await new Promise((resolve) => socket.once('connect', resolve))
-    const closedBySever = new Promise((resolve) => socket.once('close', resolve))
+    const closedByServer = new Promise((resolve) => socket.once('close', resolve))
     const started = Date.now()
     await server.close()
-    await closedBySever
+    await closedByServer
     // The grace period is 10 s; a silent connection is closed at once.
     assert.ok(Date.now() - started < 3000, `shutdown took ${Date.now() - started} ms`)
   })
