@@ -1,5 +1,5 @@
 // autocannon@8 ships no type declarations. This covers only what
-// token-bench.ts uses; extend it when the bench needs more.
+// bench/lib/load.ts uses; extend it when the bench needs more.
 declare module 'autocannon' {
   namespace autocannon {
     interface Options {
@@ -9,6 +9,8 @@ declare module 'autocannon' {
       /** Seconds. */
       duration?: number;
       headers?: Record<string, string>;
+      /** Seconds before a request counts as a timeout (default 10). */
+      timeout?: number;
       body?: string;
       /** A run before the measured one whose numbers are discarded. */
       warmup?: { connections?: number; duration?: number };
