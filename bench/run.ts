@@ -2,8 +2,8 @@
 // (node-oidc-provider, and the lean signer), alternated round by round so machine noise hits all
 // alike. See bench/README.md.
 //
-//   npm run bench                       full run (about 25 minutes)
-//   npm run bench -- --quick            smoke run (short durations, one round; about 3 minutes)
+//   npm run bench                       full run (20-23 minutes)
+//   npm run bench -- --quick            smoke run (short durations, one round; about 2.5 minutes)
 //   npm run bench -- --only cc-64,soak  some scenarios (ids in bench/lib/scenarios.ts, and soak)
 //   npm run bench -- --cpu-prof         profile Mandate under cc-64 instead (top self-time functions)
 import { execFileSync } from 'node:child_process';
