@@ -72,7 +72,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
   let rateLimits: RateLimitBackend | undefined
   let cluster: Cluster | undefined
   try {
-    const storage = sqlStorage(database.db)
+    const storage = sqlStorage(database)
     // Recorded only when someone may read them (MANDATE_METRICS_TOKEN); one registry per server.
     const metrics = config.metricsToken === null ? undefined : prometheusMetrics()
     const recorders = metrics ?? noMetrics

@@ -5,5 +5,5 @@ import { loadConfig } from '../config/config.js'
 export async function openOffline(argv: string[]) {
   const config = loadConfig(argv, process.env)
   const database = await openDatabase(config.db)
-  return { config, database, storage: sqlStorage(database.db) }
+  return { config, database, storage: sqlStorage(database) }
 }

@@ -6,7 +6,7 @@ export async function freshStorage(engine: EngineName): Promise<{ storage: Stora
   const pgdb = engine === 'postgres' ? await createPostgresDatabase() : undefined
   const database = await openDatabase(pgdb ? { kind: 'postgres', url: pgdb.url } : { kind: 'sqlite', file: ':memory:' })
   return {
-    storage: sqlStorage(database.db),
+    storage: sqlStorage(database),
     database,
     async close() {
       await database.close()

@@ -1,6 +1,8 @@
-import type { Kysely, Selectable } from 'kysely'
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely'
 import type { AuditActorType, AuditEvent, AuditOutcome, AuditStore } from '../../../ports/audit-store.js'
+import type { Engine } from './database.js'
 import type { AuditEventsTable, Database } from './schema.js'
+import type { StatementBatch } from './sqlite-worker/driver.js'
 
 function eventFromRow(r: Selectable<AuditEventsTable>): AuditEvent {
   return {
@@ -23,46 +25,79 @@ function eventFromRow(r: Selectable<AuditEventsTable>): AuditEvent {
   }
 }
 
-function eventToRow(e: AuditEvent): Selectable<AuditEventsTable> {
-  return {
-    id: e.id,
-    stream_id: e.streamId,
-    seq: e.seq,
-    ts: e.ts,
-    actor_type: e.actorType,
-    actor_id: e.actorId,
-    action: e.action,
-    outcome: e.outcome,
-    reason: e.reason,
-    target: e.target,
-    role: e.role,
-    ip: e.ip,
-    request_id: e.requestId,
-    details: JSON.stringify(e.details),
-    prev_hash: e.prevHash,
-    hash: e.hash,
+// The audit write is on every token's path, so it skips the query builder: the SQL is built once
+// per shape and each event becomes its parameter row directly.
+const COLUMNS = 'id, stream_id, seq, ts, actor_type, actor_id, action, outcome, reason, target, role, ip, request_id, details, prev_hash, hash'
+const COLUMN_COUNT = 16
+
+function eventParams(e: AuditEvent): unknown[] {
+  return [e.id, e.streamId, e.seq, e.ts, e.actorType, e.actorId, e.action, e.outcome, e.reason, e.target, e.role, e.ip, e.requestId, JSON.stringify(e.details), e.prevHash, e.hash]
+}
+
+const SQLITE_INSERT = `insert into audit_events (${COLUMNS}) values (${Array(COLUMN_COUNT).fill('?').join(', ')})`
+const SQLITE_MOVE_HEAD = 'update audit_streams set head_seq = ?, head_hash = ? where id = ?'
+
+// PostgreSQL binds at most 65,535 parameters per statement: 16 columns x 2,000 rows stays under it.
+const PG_CHUNK = 2000
+
+/** `($1, …, $16), ($17, …)`: placeholders for `rows` events, numbered from `first`. */
+function pgValues(rows: number, first = 1): string {
+  const tuples: string[] = []
+  for (let r = 0; r < rows; r++) {
+    const base = first + r * COLUMN_COUNT
+    tuples.push(`(${Array.from({ length: COLUMN_COUNT }, (_, c) => `$${base + c}`).join(', ')})`)
+  }
+  return tuples.join(', ')
+}
+
+/** SQLite: each event through one prepared statement, with the head move, in one worker round trip. */
+function sqliteAppend(batch: StatementBatch): AuditStore['append'] {
+  return async (streamId, events) => {
+    const last = events[events.length - 1]
+    if (!last) return
+    await batch([
+      { sql: SQLITE_INSERT, rows: events.map(eventParams) },
+      // The head lets verify notice rows deleted from the end of a stream.
+      { sql: SQLITE_MOVE_HEAD, rows: [[last.seq, last.hash, streamId]] },
+    ])
   }
 }
 
-// SQLite caps bound parameters per statement; 16 columns x 500 rows stays well under it.
-const INSERT_CHUNK = 500
+/** PostgreSQL: the insert and the head move as one statement (atomic by itself), one round trip. */
+function pgAppend(db: Kysely<Database>): AuditStore['append'] {
+  return async (streamId, events) => {
+    const last = events[events.length - 1]
+    if (!last) return
+    const chunks: AuditEvent[][] = []
+    for (let i = 0; i < events.length; i += PG_CHUNK) chunks.push(events.slice(i, i + PG_CHUNK))
+    const statements = chunks.map((chunk, i) => {
+      const params = chunk.flatMap(eventParams)
+      if (i < chunks.length - 1) return CompiledQuery.raw(`insert into audit_events (${COLUMNS}) values ${pgValues(chunk.length)}`, params)
+      // The head lets verify notice rows deleted from the end of a stream.
+      const n = params.length
+      return CompiledQuery.raw(
+        `with inserted as (insert into audit_events (${COLUMNS}) values ${pgValues(chunk.length)} returning 1) ` +
+          `update audit_streams set head_seq = $${n + 1}, head_hash = $${n + 2} where id = $${n + 3}`,
+        [...params, last.seq, last.hash, streamId],
+      )
+    })
+    if (statements.length === 1) {
+      await db.executeQuery(statements[0]!)
+      return
+    }
+    await db.transaction().execute(async (trx) => {
+      for (const q of statements) await trx.executeQuery(q)
+    })
+  }
+}
 
-export function sqlAuditStore(db: Kysely<Database>): AuditStore {
+export function sqlAuditStore(db: Kysely<Database>, engine: Engine, batch: StatementBatch | undefined): AuditStore {
+  const append = engine === 'sqlite' && batch ? sqliteAppend(batch) : pgAppend(db)
   return {
     async openStream(s) {
       await db.insertInto('audit_streams').values({ id: s.id, started_at: s.startedAt, head_seq: s.headSeq, head_hash: s.headHash }).execute()
     },
-    async append(streamId, events) {
-      const last = events[events.length - 1]
-      if (!last) return
-      await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < events.length; i += INSERT_CHUNK) {
-          await trx.insertInto('audit_events').values(events.slice(i, i + INSERT_CHUNK).map(eventToRow)).execute()
-        }
-        // The head lets verify notice rows deleted from the end of a stream.
-        await trx.updateTable('audit_streams').set({ head_seq: last.seq, head_hash: last.hash }).where('id', '=', streamId).execute()
-      })
-    },
+    append,
     async streams() {
       const rows = await db.selectFrom('audit_streams').selectAll().orderBy('started_at').execute()
       return rows.map((r) => ({ id: r.id, startedAt: r.started_at, headSeq: r.head_seq, headHash: r.head_hash }))

@@ -5,8 +5,8 @@ import { Kysely, Migrator, PostgresDialect, sql } from 'kysely'
 import type { DatabaseConfig } from '../../../config/config.js'
 import { migrationProvider } from './migrations.js'
 import type { Database } from './schema.js'
-import { mapUnavailable } from './unavailable.js'
-import { workerSqliteDialect } from './sqlite-worker/driver.js'
+import { mapped, mapUnavailable } from './unavailable.js'
+import { workerSqliteDialect, type StatementBatch } from './sqlite-worker/driver.js'
 
 export type Engine = 'sqlite' | 'postgres'
 
@@ -15,6 +15,8 @@ export interface OpenDatabase {
   engine: Engine
   /** A trivial query: resolves when the database answers. */
   ping(): Promise<void>
+  /** SQLite: several statements in one transaction and one round trip to its thread; undefined on PostgreSQL. */
+  batch: StatementBatch | undefined
   /** The PostgreSQL connection pool's counts; undefined on SQLite. */
   poolStats(): { total: number; idle: number; waiting: number } | undefined
   close(): Promise<void>
@@ -26,13 +28,13 @@ const PG_INT8 = 20
 
 /** Opens SQLite or PostgreSQL, checks the connection and applies pending migrations. */
 export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
-  let opened: { db: Kysely<Database>; engine: Engine; pool?: pg.Pool }
+  let opened: { db: Kysely<Database>; engine: Engine; pool?: pg.Pool; batch?: StatementBatch }
   try {
     opened = config.kind === 'sqlite' ? openSqlite(config.file) : openPostgres(config.url)
   } catch (err) {
     throw new DatabaseUnavailable(describeConnectError(config, err))
   }
-  const { db, engine, pool } = opened
+  const { db, engine, pool, batch } = opened
   try {
     await migrate(db)
   } catch (err) {
@@ -42,13 +44,14 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
   return {
     db,
     engine,
+    batch,
     ping: async () => void (await sql`select 1`.execute(db)),
     poolStats: () => pool && { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount },
     close: () => db.destroy(),
   }
 }
 
-function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
+function openSqlite(file: string): { db: Kysely<Database>; engine: Engine; batch: StatementBatch } {
   if (file !== ':memory:') {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     // The database holds credential digests, sealed keys and the audit trail: create it readable
@@ -57,7 +60,8 @@ function openSqlite(file: string): { db: Kysely<Database>; engine: Engine } {
   }
   // The connection lives on a worker thread (see sqlite-worker/), so commits, and their fsync,
   // never block the event loop.
-  return { db: new Kysely<Database>({ dialect: mapUnavailable(workerSqliteDialect(file)) }), engine: 'sqlite' }
+  const dialect = workerSqliteDialect(file)
+  return { db: new Kysely<Database>({ dialect: mapUnavailable(dialect) }), engine: 'sqlite', batch: (statements) => dialect.batch(statements).catch(mapped) }
 }
 
 function openPostgres(url: string): { db: Kysely<Database>; engine: Engine; pool: pg.Pool } {

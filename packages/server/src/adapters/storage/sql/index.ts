@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely'
 import { sqlAdminCredentialRepo } from './admin-credential-repo.js'
 import { sqlAgentRepo } from './agent-repo.js'
 import { sqlAuditStore } from './audit-store.js'
@@ -8,12 +7,12 @@ import { sqlRevocationFeed } from './revocation-feed.js'
 import { sqlRevocationRepo } from './revocation-repo.js'
 import { sqlRoleRepo } from './role-repo.js'
 import { sqlSessionRepo } from './session-repo.js'
-import type { Database } from './schema.js'
+import type { OpenDatabase } from './database.js'
 
 export { openDatabase, DatabaseUnavailable, type OpenDatabase, type Engine } from './database.js'
 
 /** Every storage port, implemented over one Kysely instance (SQLite or PostgreSQL). */
-export function sqlStorage(db: Kysely<Database>) {
+export function sqlStorage({ db, engine, batch }: Pick<OpenDatabase, 'db' | 'engine' | 'batch'>) {
   return {
     roles: sqlRoleRepo(db),
     agents: sqlAgentRepo(db),
@@ -23,7 +22,7 @@ export function sqlStorage(db: Kysely<Database>) {
     sessions: sqlSessionRepo(db),
     keys: sqlKeyStore(db),
     adminCredentials: sqlAdminCredentialRepo(db),
-    audit: sqlAuditStore(db),
+    audit: sqlAuditStore(db, engine, batch),
   }
 }
 

@@ -16,7 +16,8 @@ function isUnavailable(err: unknown): boolean {
   return /timeout exceeded when trying to connect|Connection terminated|connection is insecure|Client has encountered a connection error/.test(message)
 }
 
-function mapped(err: unknown): never {
+/** Rethrows a "the database is not there" error as StorageUnavailable, anything else as it is. */
+export function mapped(err: unknown): never {
   if (isUnavailable(err)) throw new StorageUnavailable(`database unavailable: ${(err as Error).message}`)
   throw err
 }

@@ -8,7 +8,7 @@ import type { AuditStore } from '../../../../src/ports/audit-store.js'
 
 async function realStore() {
   const database = await openDatabase({ kind: 'sqlite', file: ':memory:' })
-  return { database, store: sqlStorage(database.db).audit }
+  return { database, store: sqlStorage(database).audit }
 }
 
 const entry = (i: number) => ({ actorType: 'system' as const, actorId: null, action: 'test.event', outcome: 'success' as const, details: { i } })
