@@ -7,6 +7,8 @@ import { sqlRevocationFeed } from './revocation-feed.js'
 import { sqlRevocationRepo } from './revocation-repo.js'
 import { sqlRoleRepo } from './role-repo.js'
 import { sqlSessionRepo } from './session-repo.js'
+import { sqlUserRepo } from './user-repo.js'
+import { sqlUserSessionRepo } from './user-session-repo.js'
 import type { OpenDatabase } from './database.js'
 
 export { openDatabase, DatabaseUnavailable, type OpenDatabase, type Engine } from './database.js'
@@ -23,6 +25,8 @@ export function sqlStorage({ db, engine, batch }: Pick<OpenDatabase, 'db' | 'eng
     keys: sqlKeyStore(db),
     adminCredentials: sqlAdminCredentialRepo(db),
     audit: sqlAuditStore(db, engine, batch),
+    users: sqlUserRepo(db),
+    userSessions: sqlUserSessionRepo(db),
   }
 }
 

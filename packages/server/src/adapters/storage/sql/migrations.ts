@@ -203,6 +203,41 @@ const migrations: Record<string, Migration> = {
       await db.schema.alterTable('roles').addColumn('rate_limit_burst', 'integer', (c) => c.notNull().defaultTo(100)).execute()
     },
   },
+  '0007_users': {
+    // People who sign in with a password, and their browser sessions (idle and absolute timeouts).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('username', 'text', (c) => c.notNull())
+        // NFKC + lower case: "Alice", "ALICE" and "Ａｌｉｃｅ" are one person.
+        .addColumn('username_key', 'text', (c) => c.notNull().unique())
+        .addColumn('display_name', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('status_reason', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('users_status').on('users').columns(['status', 'id']).execute()
+      await db.schema
+        .createTable('user_sessions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        // SHA-256 of the cookie's secret; the secret itself is never stored.
+        .addColumn('digest', 'text', (c) => c.notNull().unique())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('idle_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('absolute_expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .addColumn('end_reason', 'text')
+        .execute()
+      await db.schema.createIndex('user_sessions_user').on('user_sessions').columns(['user_id', 'ended_at']).execute()
+      await db.schema.createIndex('user_sessions_idle').on('user_sessions').column('idle_expires_at').execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -142,6 +142,31 @@ export interface RevocationFeedTable {
   until: number
 }
 
+export interface UsersTable {
+  id: string
+  username: string
+  username_key: string
+  display_name: string
+  password_hash: string
+  status: string
+  status_reason: string | null
+  created_at: number
+  updated_at: number
+}
+
+export interface UserSessionsTable {
+  id: string
+  digest: string
+  user_id: string
+  ip: string | null
+  created_at: number
+  last_seen_at: number
+  idle_expires_at: number
+  absolute_expires_at: number
+  ended_at: number | null
+  end_reason: string | null
+}
+
 export interface Database {
   roles: RolesTable
   initial_access_tokens: InitialAccessTokensTable
@@ -154,4 +179,6 @@ export interface Database {
   sessions: SessionsTable
   refresh_tokens: RefreshTokensTable
   revocation_feed: RevocationFeedTable
+  users: UsersTable
+  user_sessions: UserSessionsTable
 }
