@@ -22,6 +22,8 @@ import { verifyAuditLog } from './domain/audit/verify.js'
 import { RevocationBroadcaster } from './domain/revocations/revocation-broadcaster.js'
 import { SessionService } from './domain/sessions/session-service.js'
 import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
+import { UserService } from './domain/people/user-service.js'
+import { argon2Hasher } from './adapters/password/argon2-hasher.js'
 import { httpProber } from './adapters/health-check/http-prober.js'
 import { openRateLimitBackend, type RateLimitBackend } from './adapters/shared-state/index.js'
 import { RefusalTally } from './domain/rate-limits/refusal-tally.js'
@@ -97,6 +99,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     const registration = new RegistrationService(storage.registrations, storage.agents, storage.roles, agents, directory, secrets, audit, clock)
     const admins = new AdminCredentials(storage.adminCredentials, secrets, clock, config.adminToken)
     const generatedAdminToken = await admins.bootstrap()
+    const passwords = argon2Hasher()
+    const users = new UserService({ repo: storage.users, hasher: passwords, audit, clock, newId: (now) => newSortableId('usr_', now) })
     if (generatedAdminToken) await audit.record({ actorType: 'system', actorId: null, action: 'admin.credential_created', outcome: 'success', reason: 'first start without MANDATE_ADMIN_TOKEN' })
 
     const tokens = accessTokens(keys, () => issuer)
@@ -140,6 +144,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         registration,
         roles,
         agents,
+        users,
         admins,
         audit,
         auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },

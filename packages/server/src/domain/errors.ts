@@ -92,3 +92,16 @@ export class RefreshRefused extends DomainError {
     super(message)
   }
 }
+
+export class UserNotFound extends DomainError {
+  constructor(readonly userId: string) {
+    super(`user ${userId} does not exist`)
+  }
+}
+
+/** Another person already has this username (compared after NFKC normalisation, ignoring case). */
+export class UserExists extends DomainError {
+  constructor(readonly username: string) {
+    super(`a user named ${username} already exists`)
+  }
+}

@@ -1,6 +1,7 @@
 import type { Agent } from '../ports/agent-repo.js'
 import type { AuditEvent } from '../ports/audit-store.js'
 import type { Role } from '../ports/role-repo.js'
+import type { User } from '../ports/user-repo.js'
 
 /** Wire shapes (snake_case) of admin API resources. Secrets and digests never leave. */
 export function roleJson(r: Role) {
@@ -58,6 +59,19 @@ export function auditEventJson(e: AuditEvent) {
     details: e.details,
     prev_hash: e.prevHash,
     hash: e.hash,
+  }
+}
+
+/** A person; the password hash never leaves the server. */
+export function userJson(u: User) {
+  return {
+    id: u.id,
+    username: u.username,
+    display_name: u.displayName,
+    status: u.status,
+    status_reason: u.statusReason,
+    created_at: iso(u.createdAt),
+    updated_at: iso(u.updatedAt),
   }
 }
 

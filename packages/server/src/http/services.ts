@@ -10,6 +10,7 @@ import type { ActionContext } from '../domain/context.js'
 import type { KeyService } from '../crypto/key-service.js'
 import type { RevocationBroadcaster } from '../domain/revocations/revocation-broadcaster.js'
 import type { SessionService } from '../domain/sessions/session-service.js'
+import type { UserService } from '../domain/people/user-service.js'
 import type { Clock } from '../ports/clock.js'
 import type { RevocationFeed } from '../ports/revocation-feed.js'
 import type { sessionStart } from '../protocol/session-endpoint.js'
@@ -31,6 +32,7 @@ export interface HttpServices {
   registration: RegistrationService
   roles: RoleService
   agents: AgentService
+  users: Pick<UserService, 'create' | 'list' | 'get' | 'suspend' | 'resume'>
   admins: AdminCredentials
   audit: AuditRecorder
   auditLog: { query(q: AuditQuery): Promise<AuditEvent[]>; verify(): Promise<VerifyResult> }

@@ -7,6 +7,7 @@ import { adminAgentRoutes } from './admin-agents.js'
 import { adminAuditRoutes } from './admin-audit.js'
 import { adminRoleRoutes } from './admin-roles.js'
 import { adminSessionRoutes } from './admin-sessions.js'
+import { adminUserRoutes } from './admin-users.js'
 
 /** Everything under /admin, behind the admin credential guard. */
 export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promise<void> {
@@ -17,6 +18,7 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminAgentRoutes(admin, s)
     adminAuditRoutes(admin, s)
     adminSessionRoutes(admin, s)
+    adminUserRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
       const { force, withdraw_previous: withdraw } = readOptionalFields(request, ['force', 'withdraw_previous'])
       if (force !== undefined && typeof force !== 'boolean') throw new InvalidRequest('force must be true or false')
