@@ -22,6 +22,11 @@ export interface RateDecision {
  */
 export interface RateLimiter {
   take(key: string, policy: RatePolicy): Promise<RateDecision>
+  /**
+   * Returns one token that `take` allowed, up to the burst: for a request that was let through
+   * before it could tell whether it counts (a sign-in that turned out to succeed).
+   */
+  giveBack(key: string, policy: RatePolicy): Promise<void>
 }
 
 /**

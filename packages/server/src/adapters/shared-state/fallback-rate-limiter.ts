@@ -54,6 +54,16 @@ export class FallbackRateLimiter implements RateLimiter {
     return this.takeLocal(key, policy)
   }
 
+  giveBack(key: string, policy: RatePolicy): Promise<void> {
+    if (this.up) {
+      return this.shared.giveBack(key, policy).catch((err: unknown) => {
+        this.wentDown(err)
+        return this.local.giveBack(key, policy)
+      })
+    }
+    return this.local.giveBack(key, policy)
+  }
+
   /** Redis could not be reached at start: begin on local buckets and keep probing. */
   startDown(err: unknown): void {
     this.wentDown(err, 'Redis is unreachable at start; rate limits use this node\'s own buckets until it answers')

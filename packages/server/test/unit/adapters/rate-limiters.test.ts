@@ -54,6 +54,24 @@ describe('memory token buckets', () => {
     assert.ok(allowed >= 34 && allowed <= 36, `allowed ${allowed}`)
   })
 
+  test('a token given back is there for the next take, never above the burst', () => {
+    const clock = manualNow()
+    const limiter = new MemoryRateLimiter({ now: clock.now })
+    const policy = { perSecond: 0.5, burst: 2 }
+    takeAll(limiter, 'g', policy, 2)
+    assert.equal(limiter.takeNow('g', policy).allowed, false)
+    limiter.giveBackNow('g', policy)
+    const again = limiter.takeNow('g', policy)
+    assert.equal(again.allowed, true)
+    assert.equal(again.remaining, 0)
+    limiter.giveBackNow('g', policy)
+    limiter.giveBackNow('g', policy)
+    limiter.giveBackNow('g', policy)
+    assert.equal(takeAll(limiter, 'g', policy, 3).filter((d) => d.allowed).length, 2, 'given back up to the burst only')
+    limiter.giveBackNow('never-taken', policy)
+    assert.equal(limiter.size, 1, 'giving back to a bucket not held creates none')
+  })
+
   test('buckets are per key: one key empty, another full', () => {
     const clock = manualNow()
     const limiter = new MemoryRateLimiter({ now: clock.now })
@@ -117,6 +135,9 @@ describe('the fallback between shared and local buckets', () => {
         state.takes++
         if (state.down) throw new Error('Connection is closed.')
         return { allowed: true, remaining: 99, retryAfterMs: 0, resetMs: 10 }
+      },
+      async giveBack() {
+        if (state.down) throw new Error('Connection is closed.')
       },
       async ping() {
         state.pings++
@@ -198,6 +219,18 @@ describe('Redis token buckets (the Lua script)', { skip: redisUrl === undefined 
     const results = await Promise.all(Array.from({ length: 200 }, () => limiter.take('race', policy)))
     const allowed = results.filter((d) => d.allowed).length
     assert.ok(allowed >= 50 && allowed <= 51, `allowed ${allowed}`)
+  })
+
+  test('a token given back is there for the next take, never above the burst', async () => {
+    const policy = { perSecond: 0.01, burst: 2 }
+    assert.equal((await limiter.take('give', policy)).allowed, true)
+    assert.equal((await limiter.take('give', policy)).allowed, true)
+    assert.equal((await limiter.take('give', policy)).allowed, false)
+    await limiter.giveBack('give', policy)
+    assert.equal((await limiter.take('give', policy)).allowed, true)
+    for (let i = 0; i < 4; i++) await limiter.giveBack('give', policy)
+    const after = [await limiter.take('give', policy), await limiter.take('give', policy), await limiter.take('give', policy)]
+    assert.deepEqual(after.map((d) => d.allowed), [true, true, false], 'given back up to the burst only')
   })
 
   test('a bucket key expires once it would be full again', async () => {

@@ -37,6 +37,22 @@ export class MemoryRateLimiter implements RateLimiter {
     return Promise.resolve(this.takeNow(key, policy))
   }
 
+  giveBack(key: string, policy: RatePolicy): Promise<void> {
+    this.giveBackNow(key, policy)
+    return Promise.resolve()
+  }
+
+  /** The synchronous give-back behind `giveBack`. A bucket no longer held is full: nothing to return. */
+  giveBackNow(key: string, policy: RatePolicy): void {
+    const bucket = this.buckets.get(key)
+    if (bucket === undefined) return
+    const now = this.now()
+    const perMs = policy.perSecond / 1000
+    bucket.tokens = Math.min(policy.burst, bucket.tokens + Math.max(0, now - bucket.at) * perMs + 1)
+    bucket.at = now
+    bucket.fullAt = now + (policy.burst - bucket.tokens) / perMs
+  }
+
   /** The synchronous take behind `take`. */
   takeNow(key: string, policy: RatePolicy): RateDecision {
     const now = this.now()

@@ -5,7 +5,8 @@ import type { RateDecision, RateLimiter, RatePolicy } from '../../../ports/rate-
 /**
  * One token bucket, taken from atomically. KEYS[1] is the bucket, a hash {tokens, at}: the tokens
  * left when it was last touched and when (microseconds of Redis TIME). ARGV[1] is the refill rate
- * per second, ARGV[2] the burst. Refill is computed from Redis's own clock, so the clocks of the
+ * per second, ARGV[2] the burst, ARGV[3] the cost: 1 takes a token, -1 gives one back (always
+ * allowed, never above the burst). Refill is computed from Redis's own clock, so the clocks of the
  * nodes sharing the bucket never matter. The bucket expires once it would be full again: an idle
  * bucket and a missing one are the same thing.
  * Returns {allowed 0|1, whole tokens left, ms until one token is back (0 if allowed), ms until full}.
@@ -27,9 +28,13 @@ else
   if elapsed < 0 then elapsed = 0 end
   tokens = math.min(burst, tokens + elapsed * rate / 1000000)
 end
+local cost = tonumber(ARGV[3])
 local allowed = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if cost < 0 then
+  tokens = math.min(burst, tokens - cost)
+  allowed = 1
+elseif tokens >= cost then
+  tokens = tokens - cost
   allowed = 1
 end
 local per_ms = rate / 1000
@@ -57,16 +62,22 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async take(key: string, policy: RatePolicy): Promise<RateDecision> {
+    return decisionFrom(await this.run(key, policy, 1))
+  }
+
+  async giveBack(key: string, policy: RatePolicy): Promise<void> {
+    decisionFrom(await this.run(key, policy, -1))
+  }
+
+  private async run(key: string, policy: RatePolicy, cost: 1 | -1): Promise<unknown> {
     const redisKey = `${this.prefix}rl:${key}`
-    let reply: unknown
     try {
-      reply = await this.client.evalsha(SCRIPT_SHA, 1, redisKey, policy.perSecond, policy.burst)
+      return await this.client.evalsha(SCRIPT_SHA, 1, redisKey, policy.perSecond, policy.burst, cost)
     } catch (err) {
       // A restarted or flushed Redis has forgotten the script: EVAL runs it and caches it again.
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
-      reply = await this.client.eval(TAKE_TOKEN_SCRIPT, 1, redisKey, policy.perSecond, policy.burst)
+      return this.client.eval(TAKE_TOKEN_SCRIPT, 1, redisKey, policy.perSecond, policy.burst, cost)
     }
-    return decisionFrom(reply)
   }
 
   /** Resolves when Redis answers. */
