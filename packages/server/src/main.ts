@@ -4,6 +4,7 @@ import { openDatabase, sqlStorage, type Engine } from './adapters/storage/sql/in
 import type { Config } from './config/config.js'
 import { envelope, loadMasterKey } from './crypto/envelope.js'
 import { KeyService } from './crypto/key-service.js'
+import { SigningThread } from './crypto/signing-thread/signing-thread.js'
 import { openCluster, type Cluster } from './adapters/cluster/index.js'
 import { startBackgroundWork } from './background-work.js'
 import { refreshTokenMint } from './crypto/refresh-tokens.js'
@@ -73,6 +74,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
   const database = await openDatabase(config.db)
   let rateLimits: RateLimitBackend | undefined
   let cluster: Cluster | undefined
+  // Tokens are signed off the event loop; the thread starts with the first token.
+  const signing = new SigningThread((err) => logger.error({ err }, 'the signing thread failed; tokens are signed on the main thread from now on'))
   try {
     const storage = sqlStorage(database)
     // Recorded only when someone may read them (MANDATE_METRICS_TOKEN); one registry per server.
@@ -88,6 +91,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       alg: 'ES256',
       retiredPublishSeconds: config.maxTokenTtlSeconds + 60,
       changes,
+      signerFor: signing.signerFor,
     })
     const { generated } = await keys.start()
     if (generated) await audit.record({ actorType: 'system', actorId: null, action: 'key.generated', outcome: 'success', target: keys.signer().kid, details: { domain: 'agent-tokens', alg: 'ES256' } })
@@ -206,6 +210,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         // Refusals tallied since the last flush are audited before the log closes: none are lost on SIGTERM.
         await refusals.flush().catch((err: unknown) => logger.error({ err, refused: refusals.refused }, 'could not audit the rate-limit refusals of the last window'))
         limits.close()
+        await signing.close()
         await cluster?.close()
         await audit.close()
         await database.close()
@@ -213,6 +218,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     }
   } catch (err) {
     rateLimits?.close()
+    await signing.close()
     await cluster?.close().catch(() => undefined)
     await database.close().catch(() => undefined)
     throw err

@@ -3,6 +3,7 @@ import type { ChangeNotifier } from '../ports/change-notifier.js'
 import type { Clock } from '../ports/clock.js'
 import type { KeyDomain, KeyStore, StoredKey } from '../ports/key-store.js'
 import { StandbyKeyNotReady } from '../domain/errors.js'
+import { inProcessSigner, type CompactSigner } from './compact-jws.js'
 import { MasterKeyError, type Envelope } from './envelope.js'
 
 /** How often every node re-reads the keys. */
@@ -19,6 +20,8 @@ export interface ActiveSigner {
   kid: string
   alg: SigningAlg
   key: Key
+  /** Signs compact JWS with the key (see compact-jws.ts for why not through jose). */
+  compact: CompactSigner
 }
 
 export interface KeyServiceOptions {
@@ -28,6 +31,8 @@ export interface KeyServiceOptions {
   retiredPublishSeconds: number
   /** Tells other nodes about a rotation, so they re-read the keys now rather than on their next refresh. */
   changes?: Pick<ChangeNotifier, 'publish'>
+  /** Where tokens are signed; default: on the calling thread (the server passes its signing thread). */
+  signerFor?: (kid: string, privateKey: CryptoKey) => CompactSigner
 }
 
 /**
@@ -139,8 +144,11 @@ export class KeyService {
       verifiers.set(k.kid, this.verifiers.get(k.kid) ?? (await importJWK(jwk, k.alg)))
       published.push(jwk)
       if (k.state === 'active') {
-        const privateKey = this.current?.kid === k.kid ? this.current.key : await this.openPrivateKey(k)
-        current = { kid: k.kid, alg: k.alg as SigningAlg, key: privateKey }
+        if (this.current?.kid === k.kid) current = this.current
+        else {
+          const privateKey = await this.openPrivateKey(k)
+          current = { kid: k.kid, alg: k.alg as SigningAlg, key: privateKey, compact: (this.options.signerFor ?? inProcessSigner)(k.kid, privateKey as CryptoKey) }
+        }
       }
     }
     this.verifiers = verifiers

@@ -5,6 +5,7 @@ import { isStorableText } from '../domain/text.js'
 import { InvalidRequest, NotFound, OAuthError } from '../protocol/errors.js'
 import { registerBodyParsers } from './bodies.js'
 import { sendClientError, sendError } from './error-response.js'
+import { lazyRequestLogger } from './lazy-request-logger.js'
 import { EdgeRateLimits } from './rate-limit.js'
 import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
@@ -34,6 +35,7 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
     loggerInstance: options.logger,
     // Per-request log lines cost throughput on the token path; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: options.bodyLimitBytes,
     // A hop count means: trust that many proxies nearest to us (what Fastify does with a number,
     // spelled as the function its types accept).

@@ -36,6 +36,8 @@ export class AuditLog implements AuditRecorder {
   private lastTs = 0
   /** Events in the batch being written. */
   private writing = 0
+  /** Ends every event id of this stream: ids are unique across streams by it, and within one by seq. */
+  private readonly idSuffix = randomBytes(12).toString('base64url')
 
   private constructor(
     private readonly store: AuditStore,
@@ -115,8 +117,9 @@ export class AuditLog implements AuditRecorder {
       // Hash exactly what the store will keep: text it cannot hold exactly is made storable first.
       const unhashed: Omit<AuditEvent, 'hash'> = {
         // The sequence number first, so events of one stream written in the same millisecond list
-        // in the order they happened ("newest first" sorts by ts, then id); the rest keeps ids unique.
-        id: `evt_${(seq + 1).toString(36).padStart(11, '0')}${randomBytes(12).toString('base64url')}`,
+        // in the order they happened ("newest first" sorts by ts, then id); the stream's random
+        // suffix keeps ids unique across streams without drawing randomness per event.
+        id: `evt_${(seq + 1).toString(36).padStart(11, '0')}${this.idSuffix}`,
         streamId: this.streamId,
         seq: ++seq,
         ts: p.ts,

@@ -1,26 +1,13 @@
-import { Worker } from 'node:worker_threads'
-import { extname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import type { Worker } from 'node:worker_threads'
 import {
   CompiledQuery, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler,
   type DatabaseConnection, type Dialect, type Driver, type QueryResult,
 } from 'kysely'
-import type { BatchStatement, WorkerReply, WorkerRequest } from './protocol.js'
+import { startWorker } from '../../../../worker-thread.js'
+import type { BatchStatement, WorkerOptions, WorkerReply, WorkerRequest } from './protocol.js'
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void }
 type Query = { op: 'query'; sql: string; params: readonly unknown[] } | { op: 'batch'; statements: readonly BatchStatement[] }
-
-// The worker is .ts when the server runs from source (tests, tsx) and .js when built; from
-// source the worker thread needs the TypeScript loader too, which threads do not inherit.
-const FROM_SOURCE = extname(fileURLToPath(import.meta.url)) === '.ts'
-const WORKER_URL = new URL(`./worker${FROM_SOURCE ? '.ts' : '.js'}`, import.meta.url)
-
-function startWorker(file: string): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: { file } })
-  // Running from source: register the TypeScript loader inside the thread, then load the worker.
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
-  return new Worker(bootstrap, { eval: true, workerData: { file } })
-}
 
 /** One message channel to the worker; replies are matched to requests by id. */
 class WorkerChannel {
@@ -30,7 +17,7 @@ class WorkerChannel {
   private failure: Error | undefined
 
   constructor(file: string) {
-    this.worker = startWorker(file)
+    this.worker = startWorker(import.meta.url, 'worker', { file } satisfies WorkerOptions)
     this.worker.on('message', (reply: WorkerReply) => {
       const p = this.pending.get(reply.id)
       this.pending.delete(reply.id)
