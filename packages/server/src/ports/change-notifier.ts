@@ -7,6 +7,8 @@ export type Change =
   | { kind: 'role'; id: string }
   | { kind: 'session'; id: string }
   | { kind: 'keys' }
+  /** An access token revoked (by jti), until it would have expired (ms epoch). */
+  | { kind: 'revoked-token'; id: string; until: number }
   | { kind: 'all' }
 
 /** Tells the other nodes what changed here, and this node what changed elsewhere. */

@@ -4,6 +4,7 @@ import type { KeyService } from '../crypto/key-service.js'
 import { tokenExpiry } from '../domain/token-lifetime.js'
 import type { Agent } from '../ports/agent-repo.js'
 import type { Role } from '../ports/role-repo.js'
+import { VerifiedTokens } from './verified-tokens.js'
 
 /** RFC 9068 §2.1: the media type of JWT access tokens, in the `typ` header. */
 export const ACCESS_TOKEN_TYP = 'at+jwt'
@@ -48,6 +49,7 @@ export interface AccessTokenVerifier {
 
 /** Signs and verifies agent access tokens with the agent-tokens key domain. */
 export function accessTokens(keys: KeyService, issuer: () => string): AccessTokenIssuer & AccessTokenVerifier {
+  const verified = new VerifiedTokens<AccessTokenClaims>()
   return {
     async issue({ agent, role, scope, audience, now, session }) {
       const iat = Math.floor(now / 1000)
@@ -81,9 +83,12 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
     },
 
     async verify(token, now) {
-      if (token.length > 8192 || token.split('.').length !== 3) return undefined
+      if (token.length > 8192) return undefined
+      const known = verified.get(token, now, (kid) => keys.verificationKey(kid) !== undefined)
+      if (known) return known
+      if (token.split('.').length !== 3) return undefined
       try {
-        const { payload } = await jwtVerify(
+        const { payload, protectedHeader } = await jwtVerify(
           token,
           (header) => {
             const key = header.kid === undefined ? undefined : keys.verificationKey(header.kid)
@@ -93,6 +98,7 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
           { issuer: issuer(), typ: ACCESS_TOKEN_TYP, algorithms: ['ES256'], currentDate: new Date(now), clockTolerance: 0 },
         )
         if (typeof payload.jti !== 'string' || typeof payload.client_id !== 'string' || typeof payload.exp !== 'number') return undefined
+        verified.set(token, protectedHeader.kid!, payload as AccessTokenClaims)
         return payload as AccessTokenClaims
       } catch {
         return undefined

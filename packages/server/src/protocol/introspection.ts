@@ -15,7 +15,7 @@ const INACTIVE: IntrospectionResponse = { active: false }
  * revoked, and its agent is still active. An agent sees its own tokens; a role with
  * can_introspect (a resource server) sees any. Everything else is just inactive (§2.2).
  */
-export function introspection(deps: { verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: RevocationRepo; sessions: Pick<SessionService, 'live'>; clock: Clock }) {
+export function introspection(deps: { verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: Pick<RevocationRepo, 'isRevoked'>; sessions: Pick<SessionService, 'live'>; clock: Clock }) {
   return async function introspect(caller: AuthenticatedClient, params: ReadonlyMap<string, string>): Promise<IntrospectionResponse> {
     const token = params.get('token')
     if (token === undefined) throw new InvalidRequest('token is required') // RFC 7662 §2.1

@@ -13,7 +13,7 @@ import { InvalidRequest } from './errors.js'
  * have expired. Unknown, expired, malformed or another client's tokens get the same 200 and
  * change nothing (§2.2), so the endpoint reveals nothing about tokens the caller does not own.
  */
-export function revocation(deps: { verifier: AccessTokenVerifier; revocations: RevocationRepo; sessions: Pick<SessionService, 'revokeRefreshToken'>; audit: AuditRecorder; clock: Clock }) {
+export function revocation(deps: { verifier: AccessTokenVerifier; revocations: Pick<RevocationRepo, 'revoke'>; sessions: Pick<SessionService, 'revokeRefreshToken'>; audit: AuditRecorder; clock: Clock }) {
   return async function revoke(caller: AuthenticatedClient, params: ReadonlyMap<string, string>, ctx: ActionContext): Promise<void> {
     const token = params.get('token')
     if (token === undefined) throw new InvalidRequest('token is required') // RFC 7009 §2.1

@@ -14,6 +14,8 @@ export const cursorValue = (cursor: string): number => (/^\d{1,15}$/.test(cursor
  */
 export class RevocationBroadcaster {
   private readonly listeners = new Set<RevocationListener>()
+  /** Listeners that are revocation streams (the rest are this node's own, such as the revoked-token set). */
+  private streams = 0
   private head: string | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private polling: Promise<void> | undefined
@@ -25,22 +27,28 @@ export class RevocationBroadcaster {
     private readonly onError: (err: unknown) => void,
   ) {}
 
-  /** Starts delivering entries committed from now on; returns the unsubscribe function. */
-  async subscribe(listener: RevocationListener): Promise<() => void> {
+  /**
+   * Starts delivering entries committed from now on; returns the unsubscribe function. `stream`:
+   * an open revocation stream (counted in `subscribers`), rather than this node's own use.
+   */
+  async subscribe(listener: RevocationListener, kind: 'stream' | 'node' = 'stream'): Promise<() => void> {
     if (this.closed) throw new Error('revocation broadcaster is closed')
+    if (this.listeners.has(listener)) throw new Error('already subscribed')
     this.listeners.add(listener)
+    if (kind === 'stream') this.streams++
     // The first subscriber fixes where delivery starts; later ones start wherever it is now.
     if (this.head === undefined) this.head = await this.feed.head()
     this.schedule()
     return () => {
-      this.listeners.delete(listener)
+      if (!this.listeners.delete(listener)) return
+      if (kind === 'stream') this.streams--
       if (this.listeners.size === 0) this.stop()
     }
   }
 
-  /** How many listen now (one per open revocation stream). */
+  /** How many revocation streams listen now. */
   get subscribers(): number {
-    return this.listeners.size
+    return this.streams
   }
 
   /** Stops polling; subscribers are told nothing more. */
@@ -48,6 +56,7 @@ export class RevocationBroadcaster {
     this.closed = true
     this.stop()
     this.listeners.clear()
+    this.streams = 0
     await this.polling
   }
 
