@@ -25,6 +25,8 @@ import { SessionService } from './domain/sessions/session-service.js'
 import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
 import { UserService } from './domain/people/user-service.js'
 import { argon2Hasher } from './adapters/password/argon2-hasher.js'
+import { SignInService } from './domain/people/sign-in-service.js'
+import { csrfTokens } from './crypto/csrf-tokens.js'
 import { httpProber } from './adapters/health-check/http-prober.js'
 import { openRateLimitBackend, type RateLimitBackend } from './adapters/shared-state/index.js'
 import { RefusalTally } from './domain/rate-limits/refusal-tally.js'
@@ -135,6 +137,12 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     const readiness = new Readiness(() => database.ping(), 1000)
     rateLimits = await openRateLimitBackend({ ...config, now: () => clock.now() }, logger, recorders.rateLimits)
     const refusals = new RefusalTally(audit)
+    const signIn = new SignInService({
+      users: storage.users, sessions: storage.userSessions, hasher: passwords, limiter: rateLimits.limiter, refusals, events: recorders.rateLimits,
+      policies: { account: config.signInAccountRateLimit, address: config.signInAddressRateLimit }, audit, clock,
+      idleSeconds: config.userSessionIdleSeconds, maxSeconds: config.userSessionMaxSeconds,
+      newSessionId: (now) => newSortableId('uss_', now), newSecret: () => newSecret('mdu_'), digest: digestSecret,
+    })
     const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])
 
     const app = await buildHttpApp(
@@ -149,6 +157,9 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         roles,
         agents,
         users,
+        signIn,
+        csrf: csrfTokens(kek),
+        people: { idleSeconds: config.userSessionIdleSeconds },
         admins,
         audit,
         auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },

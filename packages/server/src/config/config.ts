@@ -2,12 +2,14 @@ import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { isIP } from 'node:net'
 import type { RatePolicy } from '../ports/rate-limiter.js'
+import { PEOPLE_FLAGS, peopleConfig, type PeopleConfig } from './people-config.js'
 import { DEFAULT_AUTH_FAILURE_RATE_LIMIT, DEFAULT_REGISTER_RATE_LIMIT, parseRatePolicy, parseRedisPrefix, parseRedisUrl } from './rate-limit-config.js'
 
 export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
-export interface Config {
+/** People's sessions and sign-in limits: see people-config.ts for flags, env and defaults. */
+export interface Config extends PeopleConfig {
   /** Interface to listen on. Flag --host, env MANDATE_HOST. Default 127.0.0.1. */
   host: string
   /** Port to listen on; 0 picks a free one. Flag --port, env MANDATE_PORT. Default 8080. */
@@ -90,6 +92,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'redis-prefix': { type: 'string' },
         'rate-limit-register': { type: 'string' },
         'rate-limit-auth-failures': { type: 'string' },
+        ...Object.fromEntries(PEOPLE_FLAGS.map((f) => [f, { type: 'string' as const }])),
       },
       strict: true,
       allowPositionals: false,
@@ -151,6 +154,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     requestTimeoutSeconds: Number(requestTimeout),
     keyRotationDays: Number(rotationDays),
     ...rateLimitConfig(pick),
+    ...peopleConfig(pick, (message) => new ConfigError(message)),
   })
 }
 

@@ -11,6 +11,7 @@ import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
 import { discoveryRoutes } from './routes/discovery.js'
 import { operationsRoutes } from './routes/operations.js'
+import { pageRoutes } from './routes/pages.js'
 import { registerRoutes } from './routes/register.js'
 import { revocationRoutes } from './routes/revocations.js'
 import { sessionRoutes } from './routes/sessions.js'
@@ -107,6 +108,7 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   sessionRoutes(app, s, limits)
   revocationRoutes(app, s, limits)
   await adminRoutes(app, s)
+  await pageRoutes(app, s)
   return app
 }
 

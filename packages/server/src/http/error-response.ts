@@ -39,7 +39,8 @@ const FRAMEWORK_DESCRIPTIONS: Record<string, string> = {
   FST_ERR_MAX_PARAM_LENGTH: 'a path segment is too long',
 }
 
-function toOAuthError(err: unknown): OAuthError {
+/** The wire error for anything thrown; the HTML pages render the same error as a page. */
+export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err
   if (err instanceof DomainError) return oauthErrorFor(err)
   if (err instanceof AuditLogClosed) return new OAuthError('temporarily_unavailable', 'the server is shutting down', 503)

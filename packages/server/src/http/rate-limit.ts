@@ -39,7 +39,7 @@ declare module 'fastify' {
   }
 }
 
-const POLICY_NAMES: Record<LimitName, string> = { agent: 'agent', register: 'register', auth_failures: 'auth-failures' }
+const POLICY_NAMES: Record<LimitName, string> = { agent: 'agent', register: 'register', auth_failures: 'auth-failures', signin_account: 'signin-account', signin_address: 'signin-address' }
 
 /**
  * The rate-limit hook of the HTTP edge. Agents are limited after they authenticate (a caller

@@ -11,6 +11,8 @@ import type { KeyService } from '../crypto/key-service.js'
 import type { RevocationBroadcaster } from '../domain/revocations/revocation-broadcaster.js'
 import type { SessionService } from '../domain/sessions/session-service.js'
 import type { UserService } from '../domain/people/user-service.js'
+import type { SignInService } from '../domain/people/sign-in-service.js'
+import type { CsrfTokens } from '../crypto/csrf-tokens.js'
 import type { Clock } from '../ports/clock.js'
 import type { RevocationFeed } from '../ports/revocation-feed.js'
 import type { sessionStart } from '../protocol/session-endpoint.js'
@@ -33,6 +35,11 @@ export interface HttpServices {
   roles: RoleService
   agents: AgentService
   users: Pick<UserService, 'create' | 'list' | 'get' | 'suspend' | 'resume'>
+  /** People signing in and out, and their sessions. */
+  signIn: Pick<SignInService, 'signIn' | 'current' | 'signOut'>
+  /** Tokens for the forms of the sign-in and account pages. */
+  csrf: CsrfTokens
+  people: { idleSeconds: number }
   admins: AdminCredentials
   audit: AuditRecorder
   auditLog: { query(q: AuditQuery): Promise<AuditEvent[]>; verify(): Promise<VerifyResult> }

@@ -1,4 +1,5 @@
-export type AuditActorType = 'agent' | 'admin' | 'system' | 'anonymous'
+/** `human`: a person signed in through the sign-in page (never an agent acting for them). */
+export type AuditActorType = 'agent' | 'admin' | 'system' | 'anonymous' | 'human'
 export type AuditOutcome = 'success' | 'failure'
 
 /** What a caller records; the audit log adds ids, time, stream position and hashes. */

@@ -2,7 +2,7 @@ import type { RatePolicy } from '../../ports/rate-limiter.js'
 import type { AuditRecorder } from '../audit/audit-log.js'
 
 /** The limits a request can be refused by. */
-export type LimitName = 'agent' | 'register' | 'auth_failures'
+export type LimitName = 'agent' | 'register' | 'auth_failures' | 'signin_account' | 'signin_address'
 
 /** One request refused by a rate limit. */
 export interface Refusal {
@@ -10,6 +10,8 @@ export interface Refusal {
   /** The agent whose bucket was empty; null for the address limits. */
   agentId: string | null
   role: string | null
+  /** What was limited when it is neither an agent nor an address: the person a sign-in named (their id). */
+  target?: string | null
   /** For address limits, the bucket's address (an IPv6 address stands for its /64); else the caller's address. */
   address: string
   /** Method and route pattern, e.g. `POST /token` (never a raw URL). */
@@ -23,6 +25,7 @@ interface Tally {
   limit: LimitName
   agentId: string | null
   role: string | null
+  target: string | null
   address: string
   policy: RatePolicy
   count: number
@@ -47,15 +50,15 @@ export class RefusalTally {
 
   record(r: Refusal): void {
     this.total++
-    let key = r.agentId === null ? `${r.limit} ${r.address}` : `${r.limit} ${r.agentId}`
+    let key = `${r.limit} ${r.agentId ?? r.target ?? r.address}`
     let tally = this.tallies.get(key)
     if (tally === undefined && this.tallies.size >= MAX_SUBJECTS) {
       key = `${r.limit} *`
       tally = this.tallies.get(key)
-      r = { ...r, agentId: null, role: null, address: '*' }
+      r = { ...r, agentId: null, role: null, target: null, address: '*' }
     }
     if (tally === undefined) {
-      tally = { limit: r.limit, agentId: r.agentId, role: r.role, address: r.address, policy: r.policy, count: 0, endpoints: new Map(), first: r.at, last: r.at }
+      tally = { limit: r.limit, agentId: r.agentId, role: r.role, target: r.target ?? null, address: r.address, policy: r.policy, count: 0, endpoints: new Map(), first: r.at, last: r.at }
       this.tallies.set(key, tally)
     }
     tally.count++
@@ -101,7 +104,7 @@ export class RefusalTally {
 }
 
 function eventFor(t: Tally) {
-  const subject = t.agentId ?? t.address
+  const subject = t.agentId ?? t.target ?? t.address
   return {
     actorType: t.agentId === null ? ('anonymous' as const) : ('agent' as const),
     actorId: t.agentId,
