@@ -102,6 +102,12 @@ for (const engine of await availableEngines()) {
       const absolute = session(u.id, { idleExpiresAt: NOW + 60 * MIN, absoluteExpiresAt: NOW + 60 * MIN })
       await storage.userSessions.create(absolute, 'absolute-digest')
       assert.equal((await storage.userSessions.end('absolute-digest', NOW + 61 * MIN, 'signed_out'))?.endReason, 'absolute_timeout')
+      // Idle expiry passed first, and the absolute one since: it ended idle, when it went idle.
+      const both = session(u.id, { idleExpiresAt: NOW + 30 * MIN, absoluteExpiresAt: NOW + 60 * MIN })
+      await storage.userSessions.create(both, 'both-digest')
+      const endedBoth = await storage.userSessions.end('both-digest', NOW + 90 * MIN, 'signed_out')
+      assert.equal(endedBoth?.endReason, 'idle_timeout')
+      assert.equal(endedBoth?.endedAt, NOW + 30 * MIN)
       const live = session(u.id)
       await storage.userSessions.create(live, 'live-digest')
       const racing = await Promise.all([1, 2, 3].map(() => storage.userSessions.end('live-digest', NOW + MIN, 'signed_out')))

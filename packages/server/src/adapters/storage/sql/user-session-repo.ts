@@ -51,9 +51,10 @@ export function sqlUserSessionRepo(db: Kysely<Database>): UserSessionRepo {
         .updateTable('user_sessions')
         .set((eb) => ({
           ended_at: eb.case().when('idle_expires_at', '<=', now).then(eb.ref('idle_expires_at')).else(now).end(),
+          // Whichever expiry came first: the idle expiry is capped at the absolute one, so equal means absolute.
           end_reason: eb
             .case()
-            .when('absolute_expires_at', '<=', now)
+            .when(eb.and([eb('idle_expires_at', '<=', now), eb('idle_expires_at', '=', eb.ref('absolute_expires_at'))]))
             .then('absolute_timeout')
             .when('idle_expires_at', '<=', now)
             .then('idle_timeout')
