@@ -16,7 +16,7 @@ export interface PageReply {
 export class BrowserClient {
   readonly jar = new Map<string, string>()
 
-  constructor(readonly server: TestServer) {}
+  constructor(readonly server: Pick<TestServer, 'url'>) {}
 
   cookieHeader(): string | undefined {
     return this.jar.size === 0 ? undefined : [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ')
