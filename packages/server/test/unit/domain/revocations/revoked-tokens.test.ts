@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { RevocationBroadcaster } from '../../../../src/domain/revocations/revocation-broadcaster.js'
 import { RevokedTokens } from '../../../../src/domain/revocations/revoked-tokens.js'
-import { soloNotifier, type Change } from '../../../../src/ports/change-notifier.js'
+import type { Change } from '../../../../src/ports/change-notifier.js'
 import { ManualClock } from '../../../../src/ports/clock.js'
 import { freshStorage } from '../../../support/storage.js'
 
