@@ -175,7 +175,7 @@ for (const engine of await availableEngines()) {
         ['the cookie sent twice (a planted copy)', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { cookie: `${b.cookieHeader()!}; mandate-csrf=${'C'.repeat(43)}` } })],
         ['the token twice', (b, token) => b.request('POST', '/login', { form: { csrf_token: [token, token], username: '', password: '' } })],
         ['a cross-site Origin', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { origin: 'https://evil.example' } })],
-        ['Origin null', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { origin: 'null' } })],
+        ['Origin null from a sandboxed frame on another site', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { origin: 'null', 'sec-fetch-site': 'cross-site' } })],
         ['Sec-Fetch-Site cross-site', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { 'sec-fetch-site': 'cross-site' } })],
         ['Sec-Fetch-Site same-site (a sibling host)', (b, token) => b.request('POST', '/login', { form: { csrf_token: token, username: '', password: '' }, headers: { 'sec-fetch-site': 'same-site' } })],
       ]
@@ -200,6 +200,16 @@ for (const engine of await availableEngines()) {
           assert.equal(await signedIn(browser), false)
         })
       }
+
+      test('what browsers send on the pages\' own posts is accepted: Origin null (Referrer-Policy no-referrer) with Sec-Fetch-Site same-origin', async () => {
+        const browser = new BrowserClient(server)
+        const token = BrowserClient.formToken((await browser.get('/login')).html)
+        const res = await browser.request('POST', '/login', {
+          form: { csrf_token: token, username: person.username, password: person.password },
+          headers: { origin: 'null', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'navigate' },
+        })
+        assert.equal(res.status, 303, res.html)
+      })
 
       test('a sign-out post without its token is refused and the session goes on', async () => {
         const browser = new BrowserClient(server)

@@ -45,14 +45,20 @@ export class Browser {
   }
 
   /**
-   * A state-changing form post must come from this site (Fetch Metadata and Origin, when the
-   * browser sends them) and carry the token for the browser's binding cookie.
+   * A state-changing form post must come from this site and carry the token for the browser's
+   * binding cookie. Where it comes from: Fetch Metadata when the browser sends it (W3C Fetch
+   * Metadata; `none` is a navigation the person started), else Origin when it names one. Pages
+   * are served with Referrer-Policy: no-referrer, under which Chromium sends `Origin: null` on
+   * their own same-origin posts, so `null` alone proves nothing either way; the token decides.
    */
   refusePost(request: FastifyRequest, token: string | undefined): PostRefusal | undefined {
     const site = request.headers['sec-fetch-site']
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') return 'cross-site request'
     const origin = request.headers.origin
-    if (origin !== undefined && origin !== new URL(this.issuer()).origin) return 'cross-site request'
+    if (site !== undefined) {
+      if (site !== 'same-origin' && site !== 'none') return 'cross-site request'
+    } else if (origin !== undefined && origin !== 'null' && origin !== new URL(this.issuer()).origin) {
+      return 'cross-site request'
+    }
     const binding = readCookie(request.headers.cookie, this.name('mandate-csrf'))
     if (binding === undefined || token === undefined || !this.csrf.looksLikeBinding(binding) || !this.csrf.matches(binding, token)) return 'missing or wrong form token'
     request.csrfBinding = binding
