@@ -50,6 +50,8 @@ export function startBackgroundWork(d: BackgroundDeps): ReturnType<typeof setInt
       await d.storage.revocations.purgeExpired(now)
       await d.storage.revocationFeed.purge(now)
       await d.storage.keys.purge(now)
+      // People's sessions are kept 30 days after they end or expire, then deleted (the audit log keeps what happened).
+      await d.storage.userSessions.purge(now - 30 * 86_400_000)
     }),
   ]
   if (d.keyRotationDays > 0) {
