@@ -80,6 +80,8 @@ interface Fixture {
   session: string
   /** A resource server (its role has can_introspect) for the revocation feed. */
   feedReader: RegisteredAgent
+  /** A person the table tries (badly) to suspend and resume. */
+  person: string
 }
 
 /** oauth: form body, client authentication. agent: JSON body (or none), client authentication. */
@@ -171,6 +173,13 @@ const ENDPOINTS: Endpoint[] = [
   {
     name: 'POST /admin/sessions/:id/terminate', method: 'POST', path: (f) => `/admin/sessions/${f.session}/terminate`, family: 'admin', body: 'json', auth: adminAuth,
     valid: () => JSON.stringify({ reason: 'should never happen' }), pathParam: (_f, v) => `/admin/sessions/${v}/terminate`,
+  },
+  { name: 'POST /admin/users', method: 'POST', path: () => '/admin/users', family: 'admin', body: 'json', auth: adminAuth, valid: () => JSON.stringify({ username: 'never-created', password: 'never-created-password' }) },
+  { name: 'GET /admin/users', method: 'GET', path: () => '/admin/users', family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: 'status' },
+  { name: 'GET /admin/users/:id', method: 'GET', path: (f) => `/admin/users/${f.person}`, family: 'admin', body: 'none', auth: adminAuth, valid: () => undefined, query: '', pathParam: (_f, v) => `/admin/users/${v}` },
+  {
+    name: 'POST /admin/users/:id/suspend', method: 'POST', path: (f) => `/admin/users/${f.person}/suspend`, family: 'admin', body: 'json', auth: adminAuth,
+    valid: () => JSON.stringify({ reason: 'should never happen' }), pathParam: (_f, v) => `/admin/users/${v}/suspend`,
   },
   { name: 'GET /revocations', method: 'GET', path: () => '/revocations', family: 'agent', body: 'none', auth: (f) => basic(f.feedReader.clientId, f.feedReader.clientSecret), valid: () => undefined, query: 'since' },
   // Every row here is refused before the stream opens; a row the server wrongly accepted would hang and fail on the test timeout.
@@ -448,6 +457,38 @@ function rowsFor(ep: Endpoint): Row[] {
         { label: 'another agent\'s session', request: (f) => baseline(ep, f, { auth: basic(f.managed.clientId, f.managed.clientSecret) }), status: 404, error: 'not_found' },
       )
       break
+    case 'POST /admin/users':
+      rows.push(
+        { label: 'username missing', request: (f) => baseline(ep, f, { body: json({ password: 'never-created-password' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character username', request: (f) => baseline(ep, f, { body: json({ username: 'u'.repeat(10_000), password: 'never-created-password' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a username with a line break', request: (f) => baseline(ep, f, { body: json({ username: 'a\nb', password: 'never-created-password' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a username that is a list', request: (f) => baseline(ep, f, { body: json({ username: ['never-created'], password: 'never-created-password' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 7-character password', request: (f) => baseline(ep, f, { body: json({ username: 'never-created', password: 'short77' }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character password', request: (f) => baseline(ep, f, { body: json({ username: 'never-created', password: 'p'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'a password that is a number', request: (f) => baseline(ep, f, { body: json({ username: 'never-created', password: 12345678 }) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character display name', request: (f) => baseline(ep, f, { body: json({ username: 'never-created', password: 'never-created-password', display_name: 'd'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ username: 'never-created', password: 'never-created-password', admin: true }) }), status: 400, error: 'invalid_request' },
+        { label: 'a username already taken (another case)', request: (f) => baseline(ep, f, { body: json({ username: 'BAD-INPUT-PERSON', password: 'never-created-password' }) }), status: 409, error: 'conflict' },
+      )
+      break
+    case 'GET /admin/users':
+      rows.push(
+        { label: 'an unknown status', request: (f) => baseline(ep, f, { path: '/admin/users?status=deleted' }), status: 400, error: 'invalid_request' },
+        { label: 'limit 0', request: (f) => baseline(ep, f, { path: '/admin/users?limit=0' }), status: 400, error: 'invalid_request' },
+        { label: 'a cursor this server never issued', request: (f) => baseline(ep, f, { path: '/admin/users?cursor=agt_x' }), status: 400, error: 'invalid_request' },
+      )
+      break
+    case 'GET /admin/users/:id':
+      rows.push({ label: 'an unknown user id', request: (f) => baseline(ep, f, { path: '/admin/users/usr_unknown' }), status: 404, error: 'not_found' })
+      break
+    case 'POST /admin/users/:id/suspend':
+      rows.push(
+        { label: 'reason missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
+        { label: 'a 10,000-character reason', request: (f) => baseline(ep, f, { body: json({ reason: 'r'.repeat(10_000) }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown member', request: (f) => baseline(ep, f, { body: json({ reason: 'drill', status: 'deleted' }) }), status: 400, error: 'invalid_request' },
+        { label: 'an unknown user id', request: (f) => baseline(ep, f, { path: '/admin/users/usr_unknown/suspend' }), status: 404, error: 'not_found' },
+      )
+      break
     case 'POST /admin/sessions/:id/terminate':
       rows.push(
         { label: 'reason missing', request: (f) => baseline(ep, f, { body: json({}) }), status: 400, error: 'invalid_request' },
@@ -544,6 +585,7 @@ async function countEvents(server: TestServer, action: string): Promise<number> 
 }
 
 interface Snapshot {
+  users: unknown
   agents: number
   roles: unknown
   kids: unknown
@@ -565,6 +607,7 @@ async function snapshot(f: Fixture): Promise<Snapshot> {
   const jwks = await send(server, { method: 'GET', path: '/jwks' })
   const deletable = await send(server, { method: 'GET', path: `/register/${f.deletable.clientId}`, headers: { authorization: `Bearer ${f.deletable.registrationAccessToken}` } })
   return {
+    users: (await admin(server, 'GET', '/users?limit=500')).body,
     agents: await countAgents(server),
     roles: (roles.body.roles as Array<{ name: string; version: number }>).map((r) => [r.name, r.version]),
     kids: (jwks.body?.keys as Array<{ kid: string }>).map((k) => k.kid),
@@ -594,6 +637,7 @@ for (const engine of await availableEngines()) {
       f.iat = await initialAccessToken(f.server, f.role, { uses: 1 })
       f.session = (await startedSession(f.server, f.agent, { task: 'bad-input target' })).session_id
       f.feedReader = await registeredAgent(f.server, { role: { scopes: ['introspect'], can_introspect: true } })
+      f.person = (await admin(f.server, 'POST', '/users', { username: 'bad-input-person', password: 'bad-input-password' })).body.id as string
       before_ = await snapshot(f)
     })
     after(() => f.server.close())
@@ -672,6 +716,7 @@ for (const engine of await availableEngines()) {
         assert.equal(now.iatsCreated, before_.iatsCreated, 'no initial access token was created')
         assert.deepEqual(now.session, before_.session, 'the session was not heartbeated, completed or terminated')
         assert.equal(now.sessions, before_.sessions, 'no session was started')
+        assert.deepEqual(now.users, before_.users, 'no person was created, suspended or changed')
       })
 
       test('the session the table aimed at is still live and takes a heartbeat', async () => {
