@@ -20,6 +20,7 @@ import { RegistrationService } from './domain/agents/registration-service.js'
 import { RoleService } from './domain/agents/role-service.js'
 import { AuditLog } from './domain/audit/audit-log.js'
 import { verifyAuditLog } from './domain/audit/verify.js'
+import { RevokedTokens } from './domain/revocations/revoked-tokens.js'
 import { RevocationBroadcaster } from './domain/revocations/revocation-broadcaster.js'
 import { SessionService } from './domain/sessions/session-service.js'
 import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
@@ -133,6 +134,9 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     roles.onUpdated((role) => sessions.applyCeiling(role))
     const sessionUpkeep = new SessionUpkeep({ repo: storage.sessions, sessions, prober: httpProber(), roleOf, clock })
     const broadcaster = new RevocationBroadcaster(storage.revocationFeed, 250, (err) => logger.warn({ err }, 'revocation feed poll failed'))
+    const revoked = new RevokedTokens(storage.revocations, broadcaster, clock, changes)
+    changes.subscribe((change) => revoked.heard(change))
+    await revoked.start()
     recorders.observe({ auditQueueDepth: () => audit.queued, revocationStreams: () => broadcaster.subscribers, databasePool: () => database.poolStats() })
     const readiness = new Readiness(() => database.ping(), 1000)
     rateLimits = await openRateLimitBackend({ ...config, now: () => clock.now() }, logger, recorders.rateLimits)
@@ -151,8 +155,8 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         keys,
         clients,
         token: tokenEndpoint({ grants, clients, audit, metrics: recorders.tokens }),
-        introspect: introspection({ verifier: tokens, directory, revocations: storage.revocations, sessions, clock }),
-        revoke: revocation({ verifier: tokens, revocations: storage.revocations, sessions, audit, clock }),
+        introspect: introspection({ verifier: tokens, directory, revocations: revoked, sessions, clock }),
+        revoke: revocation({ verifier: tokens, revocations: revoked, sessions, audit, clock }),
         registration,
         roles,
         agents,
@@ -217,6 +221,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         connections.closeSilent()
         await closing
         clearTimeout(force)
+        revoked.stop()
         await broadcaster.close()
         // Refusals tallied since the last flush are audited before the log closes: none are lost on SIGTERM.
         await refusals.flush().catch((err: unknown) => logger.error({ err, refused: refusals.refused }, 'could not audit the rate-limit refusals of the last window'))
