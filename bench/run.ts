@@ -6,6 +6,7 @@
 //   npm run bench -- --quick            smoke run (short durations, one round; about 2.5 minutes)
 //   npm run bench -- --only cc-64,soak  some scenarios (ids in bench/lib/scenarios.ts, and soak)
 //   npm run bench -- --cpu-prof         profile Mandate under cc-64 instead (top self-time functions)
+//   npm run bench -- --cpu-prof --profile-scenario introspect-64   ...or under introspection
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -45,6 +46,7 @@ const { values: cli } = parseArgs({
     'pg-url': { type: 'string', default: process.env.MANDATE_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     'skip-build': { type: 'boolean', default: false },
     'cpu-prof': { type: 'boolean', default: false },
+    'profile-scenario': { type: 'string', default: 'cc-64' },
     'no-wait-quiet': { type: 'boolean', default: false },
   },
 });
@@ -245,7 +247,8 @@ async function benchmark(): Promise<number> {
         rounds.get(name)!.push(rr);
         log(`  round ${r} ${t.label.padEnd(30)} ${describe(rr, s.metric)}`);
         if (!t.alive()) throw new Error(`${t.label} died during ${s.id}`);
-        if (!s.overload && rr.errors + rr.timeouts + rr.non2xx > 0) {
+        const fatal = rr.errors + rr.non2xx + (s.overload === undefined ? rr.timeouts : 0)
+        if (s.overload !== 'errors-and-timeouts' && fatal > 0) {
           failures.push(`${s.id} / ${t.label} round ${r}: ${rr.errors} errors, ${rr.timeouts} timeouts, ${rr.non2xx} non-2xx (status codes ${JSON.stringify(rr.status_codes)})${rr.notes ? `; ${rr.notes.join('; ')}` : ''}`);
         }
         await sleep(PAUSE_MS);
@@ -305,21 +308,28 @@ async function benchmark(): Promise<number> {
   return 0;
 }
 
-/** --cpu-prof: Mandate (SQLite) under cc-64 with V8's sampling profiler, summarised. */
+/** What --cpu-prof can drive: the closed-loop, 64-connection scenarios. */
+const PROFILED = { 'cc-64': { what: 'client_credentials', req: (t: Target) => t.token }, 'introspect-64': { what: 'introspection', req: (t: Target) => t.introspect } } as const;
+
+/** --cpu-prof: Mandate (SQLite) under cc-64 (or --profile-scenario) with V8's sampling profiler, summarised. */
 async function profile(): Promise<number> {
+  const scenario = cli['profile-scenario'] as keyof typeof PROFILED;
+  if (!(scenario in PROFILED)) throw new Error(`--profile-scenario must be one of ${Object.keys(PROFILED).join(', ')}`);
+  const { what, req } = PROFILED[scenario];
   build();
   const dir = join(resultsDir, 'profiles');
   await mkdir(dir, { recursive: true });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const name = `mandate-cc-64-${stamp}.cpuprofile`;
+  const name = `mandate-${scenario}-${stamp}.cpuprofile`;
   const t = await startMandate({ root, name: 'mandate', db: 'sqlite', nodes: 1, nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', name] });
   started.push(t);
   await checkToken(t);
-  log(`profiling ${t.label} under cc-64 for ${params.durationS} s (after ${params.warmupS} s warm-up)...`);
+  if (scenario === 'introspect-64') await checkIntrospection(t);
+  log(`profiling ${t.label} under ${scenario} for ${params.durationS} s (after ${params.warmupS} s warm-up)...`);
   // Per-thread CPU over the whole run (warm-up included): main thread vs worker threads vs libuv's pool.
   const before = threadTicks(t.pids[0]!);
   const t0 = Date.now();
-  const m = await closedLoop({ urls: t.urls, req: t.token, connections: 64, durationS: params.durationS, warmupS: params.warmupS });
+  const m = await closedLoop({ urls: t.urls, req: req(t), connections: 64, durationS: params.durationS, warmupS: params.warmupS });
   const seconds = (Date.now() - t0) / 1000;
   const threads = [...threadTicks(t.pids[0]!)].map(([k, v]) => [k, Math.round((v - (before.get(k) ?? 0)) / seconds)] as const).filter(([, pct]) => pct > 0).sort((a, b) => b[1] - a[1]);
   log(`  ${fmt(m.rate)}/s p99 ${fmt(m.latency_ms.p99)} ms (profiling slows the server)`);
@@ -330,9 +340,9 @@ async function profile(): Promise<number> {
   if (!file) throw new Error(`no profile written to ${dir}`);
   const summary = await summarizeProfile(join(dir, file), 40);
   const md =
-    profileMarkdown(`CPU profile: Mandate (SQLite) under client_credentials, 64 connections (${new Date().toISOString()}, ${fmt(m.rate)} tokens/s while profiled)`, summary) +
+    profileMarkdown(`CPU profile: Mandate (SQLite) under ${what}, 64 connections (${new Date().toISOString()}, ${fmt(m.rate)} requests/s while profiled)`, summary) +
     `\nServer CPU by thread during the run (% of one core): ${threads.map(([k, v]) => `${k} ${v}%`).join(', ')}.\n`;
-  await writeFile(join(resultsDir, 'profile-latest.md'), md);
+  await writeFile(join(resultsDir, scenario === 'cc-64' ? 'profile-latest.md' : `profile-${scenario}.md`), md);
   log('\ntop self time by area:');
   for (const r of summary.areas.slice(0, 12)) log(`  ${String(r.self_pct).padStart(5)}%  ${r.name}`);
   log('\ntop functions by self time:');
