@@ -52,6 +52,10 @@ export function startBackgroundWork(d: BackgroundDeps): ReturnType<typeof setInt
       await d.storage.keys.purge(now)
       // People's sessions are kept 30 days after they end or expire, then deleted (the audit log keeps what happened).
       await d.storage.userSessions.purge(now - 30 * 86_400_000)
+      // Device authorization requests a day after they expired (the audit log keeps what happened).
+      await d.storage.deviceCodes.purge(now - 86_400_000)
+      // Authorization codes a day after they expired: until then a replay is still recognised as one.
+      await d.storage.authorizations.purgeCodes(now - 86_400_000)
     }),
   ]
   if (d.keyRotationDays > 0) {

@@ -27,6 +27,18 @@ import { SessionUpkeep } from './domain/sessions/session-upkeep.js'
 import { UserService } from './domain/people/user-service.js'
 import { argon2Hasher } from './adapters/password/argon2-hasher.js'
 import { SignInService } from './domain/people/sign-in-service.js'
+import { ConsentService } from './domain/consents/consent-service.js'
+import { AuthorizationService } from './domain/authorizations/authorization-service.js'
+import { AuthorizationCodes } from './domain/authorizations/authorization-codes.js'
+import { GrantRefresh } from './domain/authorizations/grant-refresh.js'
+import { authorizeEndpoint } from './protocol/authorize/authorize-endpoint.js'
+import { consentAnswer } from './protocol/authorize/consent-answer.js'
+import { requestSeal } from './protocol/authorize/sealed-request.js'
+import { authorizationCodeGrant } from './protocol/grants/authorization-code.js'
+import { idTokens } from './protocol/oidc/id-token.js'
+import { DeviceAuthorizations } from './domain/devices/device-authorizations.js'
+import { DevicePolling } from './domain/devices/device-polling.js'
+import { UserCodeThrottle } from './domain/devices/user-code-throttle.js'
 import { csrfTokens } from './crypto/csrf-tokens.js'
 import { httpProber } from './adapters/health-check/http-prober.js'
 import { openRateLimitBackend, type RateLimitBackend } from './adapters/shared-state/index.js'
@@ -40,7 +52,11 @@ import { clientAuthenticator } from './protocol/client-auth/authenticate.js'
 import { clientCredentialsGrant } from './protocol/grants/client-credentials.js'
 import { grantTable } from './protocol/grants/index.js'
 import { refreshTokenGrant } from './protocol/grants/refresh-token.js'
+import { deviceCodeGrant } from './protocol/grants/device-code.js'
+import { deviceAuthorizationEndpoint } from './protocol/device/device-authorization-endpoint.js'
+import { deviceTokenIssuer } from './protocol/device/device-token-issuer.js'
 import { introspection } from './protocol/introspection.js'
+import { userInfo } from './protocol/userinfo.js'
 import { revocation } from './protocol/revocation.js'
 import { sessionStart } from './protocol/session-endpoint.js'
 import { tokenEndpoint } from './protocol/token-endpoint.js'
@@ -58,6 +74,8 @@ export interface Mandate {
   generatedAdminToken: string | undefined
   /** Session upkeep, run in the background; tests on a simulated clock call it directly. */
   sessionUpkeep: Pick<SessionUpkeep, 'sweep' | 'probe' | 'launchProbes'>
+  /** People's consents (the authorization endpoint grants them; tests grant them directly). */
+  consents: ConsentService
   /** Whether this node runs the cluster's background work now. */
   isLeader(): boolean
   /** Starts listening; returns the base URL. */
@@ -141,13 +159,42 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
     const readiness = new Readiness(() => database.ping(), 1000)
     rateLimits = await openRateLimitBackend({ ...config, now: () => clock.now() }, logger, recorders.rateLimits)
     const refusals = new RefusalTally(audit)
+    const consents = new ConsentService({
+      repo: storage.consents, audit, clock, roleOf, validitySeconds: config.consentDays * 86_400, newId: (now) => newSortableId('cns_', now),
+    })
     const signIn = new SignInService({
       users: storage.users, sessions: storage.userSessions, hasher: passwords, limiter: rateLimits.limiter, refusals, events: recorders.rateLimits,
       policies: { account: config.signInAccountRateLimit, address: config.signInAddressRateLimit }, audit, clock,
       idleSeconds: config.userSessionIdleSeconds, maxSeconds: config.userSessionMaxSeconds,
       newSessionId: (now) => newSortableId('uss_', now), newSecret: () => newSecret('mdu_'), digest: digestSecret,
     })
-    const grants = grantTable([clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock })])
+    // People's grants: authorization codes, rotating refresh tokens (`mdg_`), and what ends them.
+    const personRefreshMint = refreshTokenMint(kek, 'mdg_')
+    const authorizations = new AuthorizationService({
+      repo: storage.authorizations, mint: personRefreshMint, tokens, users: storage.users, consents, audit, clock, changes,
+      // OIDC Core §2: ID tokens with the code grant (and on refresh) when openid is granted.
+      idTokens: idTokens({ keys, issuer: () => issuer, clock, ttlSeconds: config.idTokenTtlSeconds }),
+      newGrantId: (now) => newSortableId('grt_', now), maxTokenTtlSeconds: config.maxTokenTtlSeconds, refreshWindowMs: config.refreshRetryWindowSeconds * 1000,
+    })
+    const codes = new AuthorizationCodes({ repo: storage.authorizations, grants: authorizations, consents, mint: personRefreshMint, audit, clock, newSecret, newId, digest: digestSecret })
+    const grantRefresh = new GrantRefresh({ repo: storage.authorizations, mint: personRefreshMint, grants: authorizations, clock })
+    // Withdrawing a consent ends, before the withdrawal answers, every grant and unredeemed code under it.
+    consents.onWithdrawn((consent, ctx) => authorizations.endForConsent(consent.id, ctx))
+    changes.subscribe((change) => authorizations.forget(change))
+    const authorize = authorizeEndpoint({ clients: directory, consents, codes, issuer: () => issuer, clock })
+    const seal = requestSeal(kek)
+    // RFC 8628: device codes for agents without a browser, approved by a signed-in person.
+    const devices = new DeviceAuthorizations({
+      repo: storage.deviceCodes, agents: directory, consents, audit, clock,
+      throttle: new UserCodeThrottle({
+        limiter: rateLimits.limiter, refusals, events: recorders.rateLimits, now: () => clock.now(),
+        policies: { person: config.userCodePersonRateLimit, address: config.userCodeAddressRateLimit },
+      }),
+      ttlSeconds: config.deviceCodeTtlSeconds, intervalSeconds: config.devicePollIntervalSeconds,
+      newId: (now) => newSortableId('dvc_', now), newDeviceCode: () => newSecret('mdd_'), digest: digestSecret,
+    })
+    const devicePolling = new DevicePolling({ repo: storage.deviceCodes, users: storage.users, consents, clock, digest: digestSecret })
+    const grants = grantTable([deviceCodeGrant({ polling: devicePolling, issuer: deviceTokenIssuer(authorizations) }), clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock, people: { refresh: grantRefresh, grants: authorizations } }), authorizationCodeGrant({ codes, grants: authorizations })])
 
     const app = await buildHttpApp(
       {
@@ -155,8 +202,13 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         keys,
         clients,
         token: tokenEndpoint({ grants, clients, audit, metrics: recorders.tokens }),
-        introspect: introspection({ verifier: tokens, directory, revocations: revoked, sessions, clock }),
-        revoke: revocation({ verifier: tokens, revocations: revoked, sessions, audit, clock }),
+        introspect: introspection({ verifier: tokens, directory, revocations: revoked, sessions, clock, grants: authorizations }),
+        userInfo: userInfo({
+          verifier: tokens, revocations: revoked, directory, users: storage.users, issuer: () => issuer, clock,
+          // A person's token lives only as long as its grant (ended by withdrawal, reuse, revocation).
+          grantLive: async (claims, now) => claims.sid !== undefined && (await authorizations.live(claims.sid, now)) !== undefined,
+        }),
+        revoke: revocation({ verifier: tokens, revocations: revoked, sessions, audit, clock, grants: grantRefresh }),
         registration,
         roles,
         agents,
@@ -164,6 +216,21 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         signIn,
         csrf: csrfTokens(kek),
         people: { idleSeconds: config.userSessionIdleSeconds },
+        consents,
+        authorization: {
+          endpoint: authorize,
+          answer: consentAnswer({ seal, clients: directory, consents, endpoint: authorize, clock }),
+          seal,
+          ownerOf: (agent) => consents.ownerOf(agent),
+          consentValiditySeconds: consents.validitySeconds,
+        },
+        device: {
+          authorize: deviceAuthorizationEndpoint({ devices, audit, issuer: () => issuer }),
+          addressRateLimit: config.deviceAuthorizationRateLimit,
+          flow: devices,
+          ownerOf: (agent) => consents.ownerOf(agent),
+          consentValiditySeconds: consents.validitySeconds,
+        },
         admins,
         audit,
         auditLog: { query: (q) => storage.audit.query(q), verify: () => verifyAuditLog(storage.audit) },
@@ -199,6 +266,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       issuer: () => issuer,
       generatedAdminToken,
       sessionUpkeep,
+      consents,
       isLeader: () => leadership.isLeader(),
       rateLimits: { health: () => limits.health(), refused: () => refusals.refused, flush: () => refusals.flush() },
       async listen() {

@@ -3,13 +3,17 @@ import { resolve } from 'node:path'
 import { isIP } from 'node:net'
 import type { RatePolicy } from '../ports/rate-limiter.js'
 import { PEOPLE_FLAGS, peopleConfig, type PeopleConfig } from './people-config.js'
+import { CONSENT_FLAGS, consentConfig, type ConsentConfig } from './consent-config.js'
+import { OIDC_FLAGS, oidcConfig, type OidcConfig } from './oidc-config.js'
+import { DEVICE_FLAGS, deviceConfig, type DeviceConfig } from './device-config.js'
+import { AUTHORIZATION_FLAGS, authorizationConfig, type AuthorizationConfig } from './authorization-config.js'
 import { DEFAULT_AUTH_FAILURE_RATE_LIMIT, DEFAULT_REGISTER_RATE_LIMIT, parseRatePolicy, parseRedisPrefix, parseRedisUrl } from './rate-limit-config.js'
 
 export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 
 /** People's sessions and sign-in limits: see people-config.ts for flags, env and defaults. */
-export interface Config extends PeopleConfig {
+export interface Config extends PeopleConfig, OidcConfig, ConsentConfig, DeviceConfig, AuthorizationConfig {
   /** Interface to listen on. Flag --host, env MANDATE_HOST. Default 127.0.0.1. */
   host: string
   /** Port to listen on; 0 picks a free one. Flag --port, env MANDATE_PORT. Default 8080. */
@@ -93,6 +97,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'rate-limit-register': { type: 'string' },
         'rate-limit-auth-failures': { type: 'string' },
         ...Object.fromEntries(PEOPLE_FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(CONSENT_FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(OIDC_FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(DEVICE_FLAGS.map((f) => [f, { type: 'string' as const }])),
+        ...Object.fromEntries(AUTHORIZATION_FLAGS.map((f) => [f, { type: 'string' as const }])),
       },
       strict: true,
       allowPositionals: false,
@@ -155,6 +163,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
     keyRotationDays: Number(rotationDays),
     ...rateLimitConfig(pick),
     ...peopleConfig(pick, (message) => new ConfigError(message)),
+    ...consentConfig(pick, (message) => new ConfigError(message)),
+    ...oidcConfig(pick, (message) => new ConfigError(message)),
+    ...deviceConfig(pick, (message) => new ConfigError(message)),
+    ...authorizationConfig(pick, (message) => new ConfigError(message)),
   })
 }
 

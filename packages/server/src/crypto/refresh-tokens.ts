@@ -22,13 +22,14 @@ export interface RefreshTokenMint {
  * Successors are HMAC-SHA256(key, token), the key derived (HKDF, RFC 5869) from the key-encryption
  * key, so every node that shares MANDATE_MASTER_KEY derives the same chain. Knowing a successor
  * requires holding its parent, which already grants the session: nothing new is exposed.
+ * `prefix` tells kinds apart before any lookup (agent sessions `mdr_`, people's grants `mdg_`).
  */
-export function refreshTokenMint(kek: Uint8Array): RefreshTokenMint {
+export function refreshTokenMint(kek: Uint8Array, prefix = PREFIX): RefreshTokenMint {
   const key = Buffer.from(hkdfSync('sha256', kek, Buffer.alloc(0), 'mandate refresh-token successor v1', 32))
   return {
-    issue: () => newSecret(PREFIX),
-    successor: (token) => PREFIX + createHmac('sha256', key).update(token, 'utf8').digest('base64url'),
+    issue: () => newSecret(prefix),
+    successor: (token) => prefix + createHmac('sha256', key).update(token, 'utf8').digest('base64url'),
     digest: digestSecret,
-    looksLike: (token) => token.startsWith(PREFIX) && token.length === PREFIX.length + 43,
+    looksLike: (token) => token.startsWith(prefix) && token.length === prefix.length + 43,
   }
 }

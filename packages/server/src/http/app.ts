@@ -9,6 +9,7 @@ import { lazyRequestLogger } from './lazy-request-logger.js'
 import { EdgeRateLimits } from './rate-limit.js'
 import { routeMethods } from './route-methods.js'
 import { adminRoutes } from './routes/admin.js'
+import { authorizeRoutes } from './routes/authorize.js'
 import { discoveryRoutes } from './routes/discovery.js'
 import { operationsRoutes } from './routes/operations.js'
 import { pageRoutes } from './routes/pages.js'
@@ -16,6 +17,8 @@ import { registerRoutes } from './routes/register.js'
 import { revocationRoutes } from './routes/revocations.js'
 import { sessionRoutes } from './routes/sessions.js'
 import { tokenRoutes } from './routes/token.js'
+import { deviceAuthorizationRoutes } from './routes/device-authorization.js'
+import { userInfoRoutes } from './routes/userinfo.js'
 import type { HttpServices } from './services.js'
 import type { TrustProxy } from '../config/config.js'
 import type { RequestMetrics } from '../ports/metrics.js'
@@ -104,11 +107,14 @@ export async function buildHttpApp(s: HttpServices, options: HttpOptions): Promi
   discoveryRoutes(app, s)
   operationsRoutes(app, s)
   tokenRoutes(app, s, limits)
+  deviceAuthorizationRoutes(app, s, limits)
   registerRoutes(app, s)
   sessionRoutes(app, s, limits)
   revocationRoutes(app, s, limits)
+  userInfoRoutes(app, s)
   await adminRoutes(app, s)
   await pageRoutes(app, s)
+  await authorizeRoutes(app, s)
   return app
 }
 

@@ -12,6 +12,7 @@ import type { RevocationBroadcaster } from '../domain/revocations/revocation-bro
 import type { SessionService } from '../domain/sessions/session-service.js'
 import type { UserService } from '../domain/people/user-service.js'
 import type { SignInService } from '../domain/people/sign-in-service.js'
+import type { ConsentService } from '../domain/consents/consent-service.js'
 import type { CsrfTokens } from '../crypto/csrf-tokens.js'
 import type { Clock } from '../ports/clock.js'
 import type { RevocationFeed } from '../ports/revocation-feed.js'
@@ -21,7 +22,16 @@ import type { AuthenticatedClient, ClientAuthenticator } from '../protocol/clien
 import type { TokenEndpointInput } from '../protocol/token-endpoint.js'
 import type { TokenResponse } from '../protocol/grants/types.js'
 import type { IntrospectionResponse } from '../protocol/introspection.js'
+import type { PersonClaims } from '../protocol/oidc/claims.js'
 import type { EdgeRateLimitDeps } from './rate-limit.js'
+import type { AuthorizeEndpoint } from '../protocol/authorize/authorize-endpoint.js'
+import type { consentAnswer } from '../protocol/authorize/consent-answer.js'
+import type { RequestSeal } from '../protocol/authorize/sealed-request.js'
+import type { DeviceAuthorizations } from '../domain/devices/device-authorizations.js'
+import type { DeviceAuthorizationInput, DeviceAuthorizationResponse } from '../protocol/device/device-authorization-endpoint.js'
+import type { ConsentOwner } from '../domain/consents/consent-service.js'
+import type { Agent } from '../ports/agent-repo.js'
+import type { RatePolicy } from '../ports/rate-limiter.js'
 
 /** What the HTTP edge needs from the rest of the server, each by its narrowest interface. */
 export interface HttpServices {
@@ -30,6 +40,8 @@ export interface HttpServices {
   clients: ClientAuthenticator
   token(input: TokenEndpointInput): Promise<TokenResponse>
   introspect(caller: AuthenticatedClient, params: ReadonlyMap<string, string>): Promise<IntrospectionResponse>
+  /** OIDC Core §5.3: the person's claims for a Bearer access token (already taken off the request). */
+  userInfo(accessToken: string): Promise<PersonClaims>
   revoke(caller: AuthenticatedClient, params: ReadonlyMap<string, string>, ctx: ActionContext): Promise<void>
   registration: RegistrationService
   roles: RoleService
@@ -40,6 +52,24 @@ export interface HttpServices {
   /** Tokens for the forms of the sign-in and account pages. */
   csrf: CsrfTokens
   people: { idleSeconds: number }
+  /** People's consents: the account pages and GET /admin/consents. */
+  consents: Pick<ConsentService, 'listForUser' | 'exportForUser' | 'withdraw' | 'list' | 'status'>
+  /** RFC 8628: POST /device_authorization (and its per-address limit), and the user-code pages. */
+  device: {
+    authorize(input: DeviceAuthorizationInput): Promise<DeviceAuthorizationResponse>
+    addressRateLimit: RatePolicy
+    flow: Pick<DeviceAuthorizations, 'lookup' | 'approve' | 'deny'>
+    ownerOf(agent: Agent): Promise<ConsentOwner>
+    consentValiditySeconds: number
+  }
+  /** GET /authorize and its consent form (the authorization code flow for people). */
+  authorization: {
+    endpoint: Pick<AuthorizeEndpoint, 'validate' | 'decide'>
+    answer: ReturnType<typeof consentAnswer>
+    seal: RequestSeal
+    ownerOf(agent: Agent): Promise<ConsentOwner>
+    consentValiditySeconds: number
+  }
   admins: AdminCredentials
   audit: AuditRecorder
   auditLog: { query(q: AuditQuery): Promise<AuditEvent[]>; verify(): Promise<VerifyResult> }

@@ -1,5 +1,5 @@
 export type AgentStatus = 'active' | 'suspended' | 'retired'
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post'
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
 
 /** One agent instance: an OAuth client with its own identity. */
 export interface Agent {

@@ -18,7 +18,8 @@ export interface AccessTokenClaims extends JWTPayload {
   iat: number
   exp: number
   jti: string
-  actor_type: 'agent'
+  /** Who `sub` is: the agent itself, or a person the agent acts for (a person's grant). */
+  actor_type: 'agent' | 'human'
   role: string
   /** The session the token was issued for, if any. */
   sid?: string
@@ -37,8 +38,10 @@ export interface AccessTokenIssuer {
     scope: string[]
     audience: string[] | undefined
     now: number
-    /** A session's token carries its id and never outlives it. */
+    /** A session's (or a person's grant's) token carries its id as `sid` and never outlives it. */
     session?: { id: string; maxExpiresAt: number }
+    /** For a person's grant: the person (`sub`, actor_type human); the agent stays `client_id`. */
+    personId?: string
   }): Promise<IssuedAccessToken>
 }
 
@@ -51,7 +54,7 @@ export interface AccessTokenVerifier {
 export function accessTokens(keys: KeyService, issuer: () => string): AccessTokenIssuer & AccessTokenVerifier {
   const verified = new VerifiedTokens<AccessTokenClaims>()
   return {
-    async issue({ agent, role, scope, audience, now, session }) {
+    async issue({ agent, role, scope, audience, now, session, personId }) {
       const iat = Math.floor(now / 1000)
       // A token never outlives the credentials it was issued on (ephemeral agents' secrets expire),
       // nor the session it was issued for.
@@ -62,7 +65,7 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
       )
       const claims: AccessTokenClaims = {
         iss: issuer(),
-        sub: agent.id,
+        sub: personId ?? agent.id,
         client_id: agent.id,
         // Without a resource indicator the token is for this server's own agent APIs.
         aud: audience === undefined ? issuer() : audience.length === 1 ? audience[0]! : audience,
@@ -71,7 +74,7 @@ export function accessTokens(keys: KeyService, issuer: () => string): AccessToke
         exp,
         // 122 random bits; randomUUID draws from a cached entropy pool, cheaper per token than randomBytes.
         jti: randomUUID(),
-        actor_type: 'agent',
+        actor_type: personId === undefined ? 'agent' : 'human',
         role: role.name,
         ...(session === undefined ? {} : { sid: session.id }),
       }

@@ -6,8 +6,8 @@ import { InvalidClientMetadata, InvalidRedirectUri, InvalidScope } from './error
 import { redirectUriProblem } from './redirect-uri.js'
 import { parseScope } from './scopes.js'
 
-const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post']
-const GRANT_TYPES = ['client_credentials', 'refresh_token']
+const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'none']
+const GRANT_TYPES = ['client_credentials', 'refresh_token', 'authorization_code', 'urn:ietf:params:oauth:grant-type:device_code']
 // refresh_token renews a task-bound session's access tokens (POST /sessions).
 const DEFAULT_GRANT_TYPES = ['client_credentials', 'refresh_token']
 const MAX_TEXT = 300
@@ -33,9 +33,14 @@ export function parseClientMetadata(body: unknown): RequestedClient {
   const grantTypes = stringList(b, 'grant_types') ?? DEFAULT_GRANT_TYPES
   const unsupported = grantTypes.find((g) => !GRANT_TYPES.includes(g))
   if (unsupported !== undefined || grantTypes.length === 0) throw new InvalidClientMetadata(`grant_types may only contain ${GRANT_TYPES.join(', ')}`)
-  // RFC 7591 §2.1: response types must match the grant types; without authorization_code there are none.
+  // RFC 6749 §2.1 / §4.4: a public client holds no credentials, so it cannot act as itself.
+  if (authMethod === 'none' && grantTypes.includes('client_credentials')) throw new InvalidClientMetadata('a public client (token_endpoint_auth_method none) cannot use the client_credentials grant')
+  const codeClient = grantTypes.includes('authorization_code')
+  // RFC 7591 §2.1: response types must match the grant types: code with authorization_code (its
+  // default when omitted, §2), none without it.
   const responseTypes = stringList(b, 'response_types')
-  if (responseTypes !== undefined && responseTypes.length > 0) throw new InvalidClientMetadata('response_types must be empty: only the client_credentials and refresh_token grants are available')
+  if (codeClient && responseTypes !== undefined && (responseTypes.length !== 1 || responseTypes[0] !== 'code')) throw new InvalidClientMetadata('response_types must be ["code"] with the authorization_code grant')
+  if (!codeClient && responseTypes !== undefined && responseTypes.length > 0) throw new InvalidClientMetadata('response_types must be empty without the authorization_code grant')
 
   const redirectUris = stringList(b, 'redirect_uris')
   if (redirectUris !== undefined) {
@@ -45,6 +50,8 @@ export function parseClientMetadata(body: unknown): RequestedClient {
     }
     metadata.redirect_uris = [...new Set(redirectUris)]
   }
+  // RFC 6749 §3.1.2.2 / OAuth 2.1 §2.3: a client of the authorization endpoint registers where codes go.
+  if (codeClient && (redirectUris === undefined || redirectUris.length === 0)) throw new InvalidClientMetadata('the authorization_code grant needs at least one redirect_uri')
 
   let scopes: string[] | undefined
   if (b.scope !== undefined) {
@@ -87,7 +94,7 @@ export function registrationResponse(agent: Agent, role: Role | undefined, issue
     registration_client_uri: `${issuer}/register/${encodeURIComponent(agent.id)}`,
     token_endpoint_auth_method: agent.authMethod,
     grant_types: agent.grantTypes,
-    response_types: [],
+    response_types: agent.grantTypes.includes('authorization_code') ? ['code'] : [],
     scope: agent.scopes.join(' '),
     ...agent.metadata,
     role: agent.role,

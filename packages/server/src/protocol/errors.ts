@@ -1,4 +1,4 @@
-/** RFC 6749 §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 7009 §2.2.1 and RFC 8707 §2 error codes. */
+/** RFC 6749 §4.1.2.1 and §5.2, OpenID Connect Core §3.1.2.6, RFC 6750 §3.1, RFC 7591 §3.2.2, RFC 7009 §2.2.1 and RFC 8707 §2 error codes. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -13,6 +13,13 @@ export type OAuthErrorCode =
   | 'invalid_client_metadata'
   | 'invalid_redirect_uri'
   | 'access_denied'
+  | 'unsupported_response_type'
+  | 'login_required'
+  | 'consent_required'
+  // RFC 8628 §3.5: the device grant's polling answers.
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
   | 'not_found'
   | 'conflict'
   | 'session_ended'

@@ -15,7 +15,11 @@ const INACTIVE: IntrospectionResponse = { active: false }
  * revoked, and its agent is still active. An agent sees its own tokens; a role with
  * can_introspect (a resource server) sees any. Everything else is just inactive (§2.2).
  */
-export function introspection(deps: { verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: Pick<RevocationRepo, 'isRevoked'>; sessions: Pick<SessionService, 'live'>; clock: Clock }) {
+export function introspection(deps: {
+  verifier: AccessTokenVerifier; directory: AgentDirectory; revocations: Pick<RevocationRepo, 'isRevoked'>; sessions: Pick<SessionService, 'live'>; clock: Clock
+  /** People's grants: a token issued for a person (actor_type human) carries its grant's id as sid. */
+  grants?: { live(id: string, now: number): Promise<{ id: string } | undefined> }
+}) {
   return async function introspect(caller: AuthenticatedClient, params: ReadonlyMap<string, string>): Promise<IntrospectionResponse> {
     const token = params.get('token')
     if (token === undefined) throw new InvalidRequest('token is required') // RFC 7662 §2.1
@@ -29,9 +33,11 @@ export function introspection(deps: { verifier: AccessTokenVerifier; directory: 
     // seconds, so a token from the suspension's own second counts as issued before it.
     if (agent.tokensNotBefore !== null && claims.iat * 1000 <= agent.tokensNotBefore) return INACTIVE
     if (await deps.revocations.isRevoked(claims.jti)) return INACTIVE
-    // A session's token dies with the session, whatever its exp says.
-    const session = claims.sid === undefined ? undefined : await deps.sessions.live(claims.sid, now)
-    if (claims.sid !== undefined && !session) return INACTIVE
+    // A session's token dies with the session, whatever its exp says; a person's token with its grant.
+    const forPerson = claims.actor_type === 'human'
+    const session = claims.sid === undefined || forPerson ? undefined : await deps.sessions.live(claims.sid, now)
+    const grant = claims.sid === undefined || !forPerson ? undefined : await deps.grants?.live(claims.sid, now)
+    if (claims.sid !== undefined && !session && !grant) return INACTIVE
     return {
       active: true,
       token_type: 'Bearer',
@@ -46,6 +52,7 @@ export function introspection(deps: { verifier: AccessTokenVerifier; directory: 
       actor_type: claims.actor_type,
       role: claims.role,
       ...(session ? { sid: session.id, session: { id: session.id, task: session.task, label: session.label, state: session.state } } : {}),
+      ...(grant ? { sid: grant.id } : {}),
     }
   }
 }

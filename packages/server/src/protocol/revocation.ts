@@ -13,13 +13,18 @@ import { InvalidRequest } from './errors.js'
  * have expired. Unknown, expired, malformed or another client's tokens get the same 200 and
  * change nothing (§2.2), so the endpoint reveals nothing about tokens the caller does not own.
  */
-export function revocation(deps: { verifier: AccessTokenVerifier; revocations: Pick<RevocationRepo, 'revoke'>; sessions: Pick<SessionService, 'revokeRefreshToken'>; audit: AuditRecorder; clock: Clock }) {
+export function revocation(deps: {
+  verifier: AccessTokenVerifier; revocations: Pick<RevocationRepo, 'revoke'>; sessions: Pick<SessionService, 'revokeRefreshToken'>; audit: AuditRecorder; clock: Clock
+  /** People's grants: revoking a person's refresh token ends the grant (and its access tokens). */
+  grants?: { revoke(agent: AuthenticatedClient['agent'], token: string, ctx: ActionContext): Promise<boolean> }
+}) {
   return async function revoke(caller: AuthenticatedClient, params: ReadonlyMap<string, string>, ctx: ActionContext): Promise<void> {
     const token = params.get('token')
     if (token === undefined) throw new InvalidRequest('token is required') // RFC 7009 §2.1
     // RFC 7009 §2.1: token_type_hint is only a hint; both kinds are tried. A refresh token ends its
     // session, and with it every access token issued for the session.
     if (await deps.sessions.revokeRefreshToken(caller.agent, token, ctx)) return
+    if (await deps.grants?.revoke(caller.agent, token, ctx)) return
     const now = deps.clock.now()
     const claims = await deps.verifier.verify(token, now)
     if (!claims || claims.client_id !== caller.agent.id) return

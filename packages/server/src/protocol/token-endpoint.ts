@@ -29,7 +29,8 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       const { params, resources } = input.read()
       grantType = params.get('grant_type')
       if (grantType === undefined) throw new InvalidRequest('grant_type is required')
-      const client = await (input.clients ?? deps.clients).authenticate(input.authorization, params)
+      // Public clients (RFC 6749 §2.1) may use the grants they registered for: never client_credentials.
+      const client = await (input.clients ?? deps.clients).authenticate(input.authorization, params, { allowPublic: true })
       clientId = client.agent.id
       role = client.role.name
       const handler = deps.grants.get(grantType)
@@ -41,7 +42,8 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       return response
     } catch (err) {
       // A request refused by a rate limit is counted and audited in aggregate (rate_limit.exceeded), never one row each.
-      if (err instanceof OAuthError && !(err instanceof TooManyRequests)) {
+      // RFC 8628 §3.5: authorization_pending is a device's normal poll, not a refusal (its start and decision are audited).
+      if (err instanceof OAuthError && !(err instanceof TooManyRequests) && err.code !== 'authorization_pending') {
         // An unauthenticated caller is anonymous; the client it tried to be is the target.
         const tried = clientId ?? (err instanceof InvalidClient ? err.clientId ?? null : null)
         await deps.audit.record({

@@ -70,10 +70,15 @@ for (const engine of await availableEngines()) {
         assert.equal(as.registration_endpoint, `${server.issuer}/register`)
         assert.equal(as.introspection_endpoint, `${server.issuer}/introspect`)
         assert.equal(as.revocation_endpoint, `${server.issuer}/revoke`)
-        assert.deepEqual(as.grant_types_supported, ['client_credentials', 'refresh_token'])
-        assert.deepEqual(as.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
+        for (const grant of ['authorization_code', 'client_credentials', 'refresh_token']) assert.ok(as.grant_types_supported?.includes(grant), grant)
+        assert.equal(as.authorization_endpoint, `${server.issuer}/authorize`)
+        assert.deepEqual(as.response_types_supported, ['code'])
+        assert.deepEqual(as.code_challenge_methods_supported, ['S256'])
+        assert.equal(as.authorization_response_iss_parameter_supported, true)
+        // none: public clients, at the token and revocation endpoints only.
+        assert.deepEqual(as.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none'])
         assert.deepEqual(as.introspection_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
-        assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post'])
+        assert.deepEqual(as.revocation_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'none'])
       })
 
       test('oauth4webapi OpenID discovery accepts /.well-known/openid-configuration with the same metadata', async () => {
@@ -94,9 +99,9 @@ for (const engine of await availableEngines()) {
         }
       })
 
-      test('metadata lists no scopes_supported (scopes are per role) and keeps the RFC 8414 required members', async () => {
+      test('metadata lists only the OpenID scopes in scopes_supported (agents\' scopes are per role) and keeps the RFC 8414 required members', async () => {
         const { as } = await discover(server)
-        assert.equal(as.scopes_supported, undefined)
+        assert.deepEqual(as.scopes_supported, ['openid', 'profile'])
         assert.ok(Array.isArray(as.response_types_supported), 'response_types_supported is present')
         assert.deepEqual(as.access_token_signing_alg_values_supported, ['ES256'])
       })

@@ -27,7 +27,8 @@ export function registerRoutes(app: FastifyInstance, s: HttpServices): void {
     const registered = await s.registration.register(token, readRequest, ctx).catch(asMissing(request)).catch(asMetadataError)
     return noStore(reply).code(201).send({
       ...registrationResponse(registered.agent, registered.role, s.issuer()),
-      client_secret: registered.clientSecret,
+      // RFC 7591 §3.2.1: a public client (token_endpoint_auth_method none) gets no secret.
+      ...(registered.agent.authMethod === 'none' ? {} : { client_secret: registered.clientSecret }),
       registration_access_token: registered.registrationAccessToken,
     })
   })

@@ -31,7 +31,8 @@ export function tokenRoutes(app: FastifyInstance, s: HttpServices, limits: EdgeR
 
   app.post('/revoke', async (request, reply) => {
     const { params } = readForm(request)
-    const caller = await limits.clientsFor(request, reply).authenticate(request.headers.authorization, params)
+    // RFC 7009 §2.1: a public client revokes its tokens by naming its client_id.
+    const caller = await limits.clientsFor(request, reply).authenticate(request.headers.authorization, params, { allowPublic: true })
     await s.revoke(caller, params, actionContext(request, { actorType: 'agent', actorId: caller.agent.id }))
     // RFC 7009 §2.2: 200 whether or not anything was revoked.
     return noStore(reply).code(200).send()

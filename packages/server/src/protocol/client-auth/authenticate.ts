@@ -16,8 +16,10 @@ export interface ClientAuthenticator {
    * `anyMethod`: accept either method whatever the agent registered. The registered
    * token_endpoint_auth_method governs the token endpoint (RFC 7591 §2); Mandate's own agent
    * endpoints (sessions) take both, so a client_secret_post agent can still make a GET.
+   * `allowPublic`: a public client (registered with `none`) may name itself by client_id alone;
+   * only where OAuth lets it act (the token and revocation endpoints, RFC 6749 §2.1).
    */
-  authenticate(authorization: string | undefined, params: ReadonlyMap<string, string>, options?: { anyMethod?: boolean }): Promise<AuthenticatedClient>
+  authenticate(authorization: string | undefined, params: ReadonlyMap<string, string>, options?: { anyMethod?: boolean; allowPublic?: boolean }): Promise<AuthenticatedClient>
 }
 
 export interface SecretCheck {
@@ -35,6 +37,7 @@ export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCh
     async authenticate(authorization, params, options = {}) {
       const presented = presentedCredentials(authorization, params)
       if (!presented) throw new InvalidClient('client authentication is required')
+      if (presented.method === 'none') return authenticatePublic(directory, presented.clientId, clock, options.allowPublic === true)
       // The presented id, bounded, so refusals can be audited against the client that was tried.
       const tried = presented.clientId.slice(0, MAX_CLIENT_ID)
       const refuse = (description: string, detail?: string) => new InvalidClient(description, detail, tried, presented.method === 'client_secret_post')
@@ -52,4 +55,18 @@ export function clientAuthenticator(directory: AgentDirectory, secrets: SecretCh
       return { agent, role, method: presented.method }
     },
   }
+}
+
+/**
+ * A request naming only a client_id: accepted for a public client where public clients may act,
+ * and refused as before (client authentication is required, with a challenge) for anyone else.
+ */
+async function authenticatePublic(directory: AgentDirectory, clientId: string, clock: Clock, allowed: boolean): Promise<AuthenticatedClient> {
+  const tried = clientId.slice(0, MAX_CLIENT_ID)
+  const agent = allowed && clientId.length <= MAX_CLIENT_ID ? await directory.find(clientId) : undefined
+  if (!agent || agent.authMethod !== 'none') throw new InvalidClient('client authentication is required', agent ? 'confidential client without credentials' : 'no credentials', tried)
+  if (!isAgentUsable(agent, clock.now())) throw new InvalidClient(`the agent is ${agent.status}`, undefined, tried, true)
+  const role = await directory.role(agent.role)
+  if (!role) throw new InvalidClient('the agent has no role', `role ${agent.role} is missing`, tried, true)
+  return { agent, role, method: 'none' }
 }

@@ -1,12 +1,13 @@
 import { isStorableText } from '../../domain/text.js'
 import { InvalidClient, InvalidRequest } from '../errors.js'
 
-export type PresentedMethod = 'client_secret_basic' | 'client_secret_post'
+export type PresentedMethod = 'client_secret_basic' | 'client_secret_post' | 'none'
 
 /** Client credentials as presented on a request, before they are checked. */
 export interface PresentedCredentials {
   method: PresentedMethod
   clientId: string
+  /** Empty for `none`: a public client only names itself (RFC 6749 §2.1). */
   clientSecret: string
 }
 
@@ -27,6 +28,8 @@ export function presentedCredentials(authorization: string | undefined, params: 
     if (bodyId === undefined) throw new InvalidRequest('client_secret was sent without client_id')
     return { method: 'client_secret_post', clientId: bodyId, clientSecret: bodySecret }
   }
+  // RFC 6749 §3.2.1 / RFC 7591 §2 `none`: a public client sends its client_id and nothing else.
+  if (bodyId !== undefined) return { method: 'none', clientId: bodyId, clientSecret: '' }
   return undefined
 }
 

@@ -19,6 +19,8 @@ export interface TokenResponse {
   expires_in: number
   scope: string
   refresh_token?: string
+  /** OpenID Connect Core §3.1.3.3: with the code grant when `openid` was granted. */
+  id_token?: string
 }
 
 export interface GrantHandler {

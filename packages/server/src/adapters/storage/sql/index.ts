@@ -1,6 +1,8 @@
 import { sqlAdminCredentialRepo } from './admin-credential-repo.js'
 import { sqlAgentRepo } from './agent-repo.js'
 import { sqlAuditStore } from './audit-store.js'
+import { sqlAuthorizationRepo } from './authorization-repo.js'
+import { sqlConsentRepo } from './consent-repo.js'
 import { sqlKeyStore } from './key-store.js'
 import { sqlRegistrationStore } from './registration-store.js'
 import { sqlRevocationFeed } from './revocation-feed.js'
@@ -9,6 +11,7 @@ import { sqlRoleRepo } from './role-repo.js'
 import { sqlSessionRepo } from './session-repo.js'
 import { sqlUserRepo } from './user-repo.js'
 import { sqlUserSessionRepo } from './user-session-repo.js'
+import { sqlDeviceCodeRepo } from './device-code-repo.js'
 import type { OpenDatabase } from './database.js'
 
 export { openDatabase, DatabaseUnavailable, type OpenDatabase, type Engine } from './database.js'
@@ -27,6 +30,9 @@ export function sqlStorage({ db, engine, batch }: Pick<OpenDatabase, 'db' | 'eng
     audit: sqlAuditStore(db, engine, batch),
     users: sqlUserRepo(db),
     userSessions: sqlUserSessionRepo(db),
+    authorizations: sqlAuthorizationRepo(db),
+    deviceCodes: sqlDeviceCodeRepo(db),
+    consents: sqlConsentRepo(db),
   }
 }
 

@@ -238,6 +238,111 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('user_sessions_idle').on('user_sessions').column('idle_expires_at').execute()
     },
   },
+  '0010_device_codes': {
+    // RFC 8628 device authorization requests: the device code as a digest, the user code a person types.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('device_codes')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('code_digest', 'text', (c) => c.notNull().unique())
+        .addColumn('user_code', 'text', (c) => c.notNull())
+        .addColumn('client_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('consent_id', 'text')
+        .addColumn('auth_time', 'bigint')
+        .addColumn('interval_seconds', 'integer', (c) => c.notNull())
+        .addColumn('last_polled_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .execute()
+      // A user code names one pending request; decided ones give theirs back (a partial index on both engines).
+      await db.schema.createIndex('device_codes_pending_user_code').on('device_codes').column('user_code').unique().where(sql.ref('status'), '=', 'pending').execute()
+      await db.schema.createIndex('device_codes_expires').on('device_codes').column('expires_at').execute()
+    },
+  },
+  '0008_consents': {
+    // Roles declare their purposes (GDPR Art. 6(1) lawful bases); people's consents to agents.
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('roles').addColumn('purposes', 'text', (c) => c.notNull().defaultTo('[]')).execute()
+      await db.schema
+        .createTable('consents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        // null: every agent of the role.
+        .addColumn('agent_id', 'text')
+        .addColumn('agent_name', 'text')
+        .addColumn('role_name', 'text', (c) => c.notNull())
+        .addColumn('role_version', 'integer', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('purposes', 'text', (c) => c.notNull())
+        // SHA-256 of exactly the words the consent page showed.
+        .addColumn('text_digest', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('withdrawn_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('consents_user').on('consents').columns(['user_id', 'role_name']).execute()
+      await db.schema.createIndex('consents_agent').on('consents').columns(['agent_id']).execute()
+    },
+  },
+  '0009_authorizations': {
+    // People's grants to agents: authorization codes (by digest), grants, and their rotating refresh tokens.
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('authorization_codes')
+        // SHA-256 of the code; the code itself is never stored.
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull().unique())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri_sent', 'integer', (c) => c.notNull())
+        .addColumn('code_challenge', 'text')
+        .addColumn('nonce', 'text')
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text')
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('consent_id', 'text', (c) => c.notNull())
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('consumed_at', 'bigint')
+        .addColumn('grant_id', 'text')
+        .execute()
+      await db.schema.createIndex('authorization_codes_consent').on('authorization_codes').columns(['consent_id', 'consumed_at']).execute()
+      await db.schema.createIndex('authorization_codes_expires').on('authorization_codes').column('expires_at').execute()
+      await db.schema
+        .createTable('person_grants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('agent_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('consent_id', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull())
+        .addColumn('audience', 'text')
+        .addColumn('auth_time', 'bigint', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('end_reason', 'text')
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('ended_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('person_grants_consent').on('person_grants').columns(['consent_id', 'state']).execute()
+      await db.schema.createIndex('person_grants_user').on('person_grants').columns(['user_id', 'id']).execute()
+      await db.schema
+        .createTable('grant_refresh_tokens')
+        .addColumn('digest', 'text', (c) => c.primaryKey())
+        .addColumn('grant_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('rotated_at', 'bigint')
+        .execute()
+      await db.schema.createIndex('grant_refresh_tokens_grant').on('grant_refresh_tokens').column('grant_id').execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -17,6 +17,8 @@ export interface RolesTable {
   health_check_hosts: string
   rate_limit_per_second: number
   rate_limit_burst: number
+  /** JSON: [{ id, description, lawful_basis }]. */
+  purposes: string
 }
 
 export interface InitialAccessTokensTable {
@@ -167,7 +169,92 @@ export interface UserSessionsTable {
   end_reason: string | null
 }
 
+/** A person's consent to an agent (or to every agent of a role); scopes and purposes are JSON. */
+export interface ConsentsTable {
+  id: string
+  user_id: string
+  /** null: the consent covers every agent of the role. */
+  agent_id: string | null
+  agent_name: string | null
+  role_name: string
+  role_version: number
+  scopes: string
+  purposes: string
+  text_digest: string
+  granted_at: number
+  expires_at: number
+  withdrawn_at: number | null
+}
+
+export interface DeviceCodesTable {
+  id: string
+  code_digest: string
+  user_code: string
+  client_id: string
+  /** JSON array of scope tokens. */
+  scope: string
+  /** JSON array of resources, or null. */
+  audience: string | null
+  status: string
+  user_id: string | null
+  consent_id: string | null
+  auth_time: number | null
+  interval_seconds: number
+  last_polled_at: number | null
+  created_at: number
+  expires_at: number
+  decided_at: number | null
+  consumed_at: number | null
+}
+
+/** An authorization code by digest, and what it is bound to (scope and audience are JSON). */
+export interface AuthorizationCodesTable {
+  digest: string
+  id: string
+  agent_id: string
+  redirect_uri: string
+  redirect_uri_sent: number
+  code_challenge: string | null
+  nonce: string | null
+  scope: string
+  audience: string | null
+  user_id: string
+  consent_id: string
+  auth_time: number
+  created_at: number
+  expires_at: number
+  consumed_at: number | null
+  grant_id: string | null
+}
+
+/** A person's grant to an agent (scope and audience are JSON). */
+export interface PersonGrantsTable {
+  id: string
+  user_id: string
+  agent_id: string
+  role: string
+  consent_id: string
+  scope: string
+  audience: string | null
+  auth_time: number
+  state: string
+  end_reason: string | null
+  expires_at: number
+  created_at: number
+  ended_at: number | null
+}
+
+export interface GrantRefreshTokensTable {
+  digest: string
+  grant_id: string
+  created_at: number
+  rotated_at: number | null
+}
+
 export interface Database {
+  authorization_codes: AuthorizationCodesTable
+  person_grants: PersonGrantsTable
+  grant_refresh_tokens: GrantRefreshTokensTable
   roles: RolesTable
   initial_access_tokens: InitialAccessTokensTable
   agents: AgentsTable
@@ -181,4 +268,6 @@ export interface Database {
   revocation_feed: RevocationFeedTable
   users: UsersTable
   user_sessions: UserSessionsTable
+  device_codes: DeviceCodesTable
+  consents: ConsentsTable
 }
