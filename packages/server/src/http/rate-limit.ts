@@ -10,7 +10,7 @@ import { addressKey } from './address-key.js'
  * A route added under one of these (e.g. `/audit/events`) is limited by construction, as long as
  * it authenticates through `EdgeRateLimits.clientsFor` like every agent route here.
  */
-export const AGENT_LIMITED_PREFIXES: readonly string[] = ['/token', '/introspect', '/revoke', '/sessions', '/audit/events']
+export const AGENT_LIMITED_PREFIXES: readonly string[] = ['/token', '/introspect', '/revoke', '/sessions', '/audit/events', '/device_authorization']
 /** Routes limited per client address on every request, before anything else is read. */
 export const ADDRESS_LIMITED_PREFIXES: readonly string[] = ['/register']
 
@@ -39,7 +39,8 @@ declare module 'fastify' {
   }
 }
 
-const POLICY_NAMES: Record<LimitName, string> = { agent: 'agent', register: 'register', auth_failures: 'auth-failures', signin_account: 'signin-account', signin_address: 'signin-address' }
+const POLICY_NAMES: Record<LimitName, string> = { agent: 'agent', register: 'register', auth_failures: 'auth-failures', signin_account: 'signin-account', signin_address: 'signin-address',
+  device_address: 'device-authorization', user_code_person: 'user-code-person', user_code_address: 'user-code-address' }
 
 /**
  * The rate-limit hook of the HTTP edge. Agents are limited after they authenticate (a caller
@@ -89,6 +90,11 @@ export class EdgeRateLimits {
     }
   }
 
+  /** A per-address limit a route applies itself, before reading its input (POST /device_authorization); 429 past it. */
+  async spendForAddress(limit: LimitName, policy: RatePolicy, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.spend(limit, `${limit}:${addressKey(request.ip)}`, policy, request, reply, null)
+  }
+
   private async spend(limit: LimitName, key: string, policy: RatePolicy, request: FastifyRequest, reply: FastifyReply, client: AuthenticatedClient | null): Promise<void> {
     const decision = await this.deps.limiter.take(key, policy)
     setHeaders(reply, POLICY_NAMES[limit], policy, decision)
@@ -129,6 +135,7 @@ function describe(limit: LimitName, policy: RatePolicy): string {
   const rate = `${policy.perSecond} per second with bursts of ${policy.burst}`
   if (limit === 'agent') return `too many requests from this agent: its role allows ${rate}; retry after the time in Retry-After`
   if (limit === 'register') return `too many registration requests from this address (${rate} allowed); retry after the time in Retry-After`
+  if (limit === 'device_address') return `too many device authorization requests from this address (${rate} allowed); retry after the time in Retry-After`
   return `too many failed client authentications from this address (${rate} allowed); retry after the time in Retry-After`
 }
 

@@ -3,6 +3,10 @@ import type { AuditRecorder } from '../audit/audit-log.js'
 
 /** The limits a request can be refused by. */
 export type LimitName = 'agent' | 'register' | 'auth_failures' | 'signin_account' | 'signin_address'
+  // RFC 8628: device authorization requests per address, user codes typed per person and per address.
+  | 'device_address'
+  | 'user_code_person'
+  | 'user_code_address'
 
 /** One request refused by a rate limit. */
 export interface Refusal {

@@ -6,7 +6,9 @@ import { STYLESHEET } from '../pages/stylesheet.js'
 import { readQuery } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { accountRoutes } from './account.js'
+import { accountConsentRoutes } from './account-consents.js'
 import { signInRoutes } from './signin.js'
+import { deviceRoutes } from './device.js'
 
 /** The server-rendered pages for people (sign-in, account) and their stylesheet. */
 export async function pageRoutes(app: FastifyInstance, s: HttpServices): Promise<void> {
@@ -17,6 +19,8 @@ export async function pageRoutes(app: FastifyInstance, s: HttpServices): Promise
     const browser = new Browser(() => s.issuer(), s.csrf)
     signInRoutes(pages, s, browser)
     accountRoutes(pages, s, browser)
+    accountConsentRoutes(pages, s, browser)
+    deviceRoutes(pages, s, browser)
   })
   app.get('/static/mandate.css', async (request, reply) => {
     readQuery(request, [])
