@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { decodeJwt } from 'jose'
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { ManualClock } from '../../src/ports/clock.js'
@@ -58,6 +58,20 @@ for (const engine of await availableEngines()) {
       assert.equal(issued?.details.grant_type, 'authorization_code')
       assert.equal(issued?.details.sub, person.id)
       assert.equal(issued?.details.client_id, client.clientId)
+    })
+
+    test('with openid: an ID token signed with the published keys, with the nonce as sent and auth_time of the sign-in', async () => {
+      const { tokens, person } = await tokensForPerson(server, client, { scope: 'openid profile read', nonce: 'n-0S6_WzA2Mj' })
+      const jwks = createRemoteJWKSet(new URL(`${server.issuer}/jwks`))
+      const { payload, protectedHeader } = await jwtVerify(String(tokens.id_token), jwks, { issuer: server.issuer, audience: client.clientId })
+      assert.equal(protectedHeader.typ, 'JWT')
+      assert.equal(payload.sub, person.id)
+      assert.equal(payload.nonce, 'n-0S6_WzA2Mj')
+      assert.equal(typeof payload.auth_time, 'number')
+      assert.ok((payload.auth_time as number) <= (payload.iat as number))
+      assert.equal(payload.preferred_username, person.username)
+      const withoutOpenid = await tokensForPerson(server, client, { scope: 'read' })
+      assert.equal(withoutOpenid.tokens.id_token, undefined)
     })
 
     describe('PKCE verifiers (RFC 7636 §4.1): refused, and the code stays unused', () => {
