@@ -1,18 +1,25 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { availableEngines } from '../support/engines.js'
+import { availableEngines, type EngineName } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { auditEvents } from '../support/client.js'
 import { BrowserClient, createPerson } from '../support/browser-client.js'
 import { deviceAgent, enterCode, startDevice } from '../support/device.js'
 import { rawSql } from '../support/db-access.js'
+import { requireRedis } from '../support/redis.js'
+import { uniquePrefix } from '../support/redis-tools.js'
+
+const redisUrl = await requireRedis()
+const runs: Array<[EngineName, Record<string, string>]> = (await availableEngines()).map((engine) => [engine, {}])
+// The same buckets shared through Redis (its Lua script gives tokens back as the memory buckets do).
+if (redisUrl !== undefined) runs.push(['sqlite', { MANDATE_REDIS: redisUrl, MANDATE_REDIS_PREFIX: uniquePrefix() }])
 
 /** RFC 8628 §5.1: user codes are guessable at scale, so typing them is throttled per person and per address. */
-for (const engine of await availableEngines()) {
-  describe(`user codes typed too often on ${engine}`, () => {
+for (const [engine, env] of runs) {
+  describe(`user codes typed too often on ${engine}${env.MANDATE_REDIS ? ' with buckets in Redis' : ''}`, () => {
     let server: TestServer
     before(async () => {
-      server = await startTestServer(engine, { env: { MANDATE_RATE_LIMIT_USER_CODE_PERSON: '0.001:3', MANDATE_RATE_LIMIT_USER_CODE_ADDRESS: '0.001:5' } })
+      server = await startTestServer(engine, { env: { ...env, MANDATE_RATE_LIMIT_USER_CODE_PERSON: '0.001:3', MANDATE_RATE_LIMIT_USER_CODE_ADDRESS: '0.001:5' } })
     })
     after(() => server.close())
 
