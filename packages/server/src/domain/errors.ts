@@ -105,3 +105,10 @@ export class UserExists extends DomainError {
     super(`a user named ${username} already exists`)
   }
 }
+
+/** No consent of that id belongs to the person (another person's consent is reported the same way). */
+export class ConsentNotFound extends DomainError {
+  constructor(readonly consentId: string) {
+    super(`consent ${consentId} does not exist`)
+  }
+}

@@ -2,6 +2,7 @@ import type { Agent } from '../ports/agent-repo.js'
 import type { AuditEvent } from '../ports/audit-store.js'
 import type { Role } from '../ports/role-repo.js'
 import type { User } from '../ports/user-repo.js'
+import { purposesJson } from '../domain/agents/role-purposes.js'
 
 /** Wire shapes (snake_case) of admin API resources. Secrets and digests never leave. */
 export function roleJson(r: Role) {
@@ -16,6 +17,7 @@ export function roleJson(r: Role) {
     max_session_seconds: r.maxSessionSeconds,
     health_check_hosts: r.healthCheckHosts,
     rate_limit: { per_second: r.rateLimit.perSecond, burst: r.rateLimit.burst },
+    purposes: purposesJson(r.purposes),
     version: r.version,
     live_agents: r.liveAgents,
     created_at: iso(r.createdAt),

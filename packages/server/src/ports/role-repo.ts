@@ -2,6 +2,19 @@ import type { RatePolicy } from './rate-limiter.js'
 
 export type Lifecycle = 'persistent' | 'ephemeral'
 
+/** GDPR Art. 6(1)(a)-(f): the lawful bases for processing personal data. */
+export const LAWFUL_BASES = ['consent', 'contract', 'legal_obligation', 'vital_interests', 'public_task', 'legitimate_interests'] as const
+export type LawfulBasis = (typeof LAWFUL_BASES)[number]
+
+/** Why a role's agents process personal data, and on which lawful basis; shown on the consent page. */
+export interface Purpose {
+  /** A short token, e.g. `automated-deletion`. */
+  id: string
+  /** Plain text, one line, shown to people as written. */
+  description: string
+  lawfulBasis: LawfulBasis
+}
+
 /** A registration policy: what agents registered under it may do. */
 export interface Role {
   name: string
@@ -17,6 +30,8 @@ export interface Role {
   healthCheckHosts: string[]
   /** Each agent's token bucket on the agent endpoints (/token, /introspect, /revoke, /sessions, /audit/events). */
   rateLimit: RatePolicy
+  /** What personal data is processed for (issue #5): named on the consent page and in every consent record. */
+  purposes: Purpose[]
   version: number
   /** Agents that are active or suspended (not retired) under this role. */
   liveAgents: number

@@ -11,7 +11,7 @@ const NOW = Date.UTC(2026, 11, 1)
 let n = 0
 
 function role(name: string, maxAgents: number | null): Role {
-  return { name, scopes: ['read'], tokenTtlSeconds: 300, maxAgents, lifecycle: 'persistent', agentTtlSeconds: null, canIntrospect: false, maxSessionSeconds: 604_800, healthCheckHosts: [], rateLimit: { perSecond: 50, burst: 100 }, version: 1, liveAgents: 0, createdAt: NOW, updatedAt: NOW }
+  return { name, scopes: ['read'], tokenTtlSeconds: 300, maxAgents, lifecycle: 'persistent', agentTtlSeconds: null, canIntrospect: false, maxSessionSeconds: 604_800, healthCheckHosts: [], rateLimit: { perSecond: 50, burst: 100 }, purposes: [], version: 1, liveAgents: 0, createdAt: NOW, updatedAt: NOW }
 }
 
 function agentFor(r: Role, iat: InitialAccessToken): Agent {

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { createPerson } from '../support/browser-client.js'
-import { auditEvents } from '../support/client.js'
+import { auditEvents, registeredAgent } from '../support/client.js'
+import { grantConsent, PURPOSES } from '../support/consents.js'
 
 /** Debian's chromium (`apt-get install chromium`; .ci/run installs it). Playwright's own browsers cannot be downloaded here. */
 const CHROMIUM = process.env.MANDATE_TEST_CHROMIUM ?? '/usr/bin/chromium'
@@ -77,6 +78,30 @@ describe('a person signs in with a real browser', { skip: !present && 'Chromium 
     const [signout] = await auditEvents(server, { action: 'user.signout', actor: person.id })
     assert.equal(signout?.actor_type, 'human')
 
+    assert.deepEqual(await page.evaluate('window.cspViolations'), [])
+    assert.deepEqual(console.filter((l) => /Content Security Policy|Refused to/i.test(l)), [], console.join('\n'))
+    await page.close()
+  })
+
+  test('a person finds their consent from the account page and withdraws it with the button', async () => {
+    const person = await createPerson(server)
+    const agent = await registeredAgent(server, { role: { scopes: ['loans:read'], purposes: PURPOSES }, metadata: { client_name: 'Browser Agent' } })
+    const consent = await grantConsent(server, person.id, agent.clientId, ['loans:read'])
+    const { page, console } = await watchedPage()
+    await page.goto(`${server.url}/login?return_to=%2Faccount`)
+    await page.getByLabel('Username').fill(person.username)
+    await page.getByLabel('Password').fill(person.password)
+    await Promise.all([page.waitForURL(`${server.url}/account`), page.getByRole('button', { name: 'Sign in' }).click()])
+    await Promise.all([page.waitForURL(`${server.url}/account/consents`), page.getByRole('link', { name: 'Consents' }).click()])
+    assert.equal(await page.getByRole('heading', { level: 2 }).textContent(), 'Browser Agent')
+    // The button is described by the agent's heading, so a screen reader says which consent it withdraws.
+    const withdraw = page.getByRole('button', { name: 'Withdraw this consent' })
+    assert.equal(await withdraw.getAttribute('aria-describedby'), `consent-${consent.id}`)
+    await Promise.all([page.waitForURL(`${server.url}/account/consents?notice=withdrawn`), withdraw.click()])
+    assert.match((await page.getByRole('status').textContent()) ?? '', /Your consent is withdrawn/)
+    assert.equal(await page.getByRole('button', { name: 'Withdraw this consent' }).count(), 0)
+    const [event] = await auditEvents(server, { action: 'consent.withdrawn', target: consent.id })
+    assert.equal(event?.actor_type, 'human')
     assert.deepEqual(await page.evaluate('window.cspViolations'), [])
     assert.deepEqual(console.filter((l) => /Content Security Policy|Refused to/i.test(l)), [], console.join('\n'))
     await page.close()

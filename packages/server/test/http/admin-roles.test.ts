@@ -29,6 +29,7 @@ for (const engine of await availableEngines()) {
       assert.equal(res.body.agent_ttl_seconds, null)
       assert.equal(res.body.can_introspect, false)
       assert.deepEqual(res.body.rate_limit, { per_second: 50, burst: 100 })
+      assert.deepEqual(res.body.purposes, [])
       assert.equal(res.body.version, 1)
       assert.equal(res.body.live_agents, 0)
       assert.ok(!Number.isNaN(Date.parse(res.body.created_at as string)))
@@ -131,6 +132,38 @@ for (const engine of await availableEngines()) {
       // null is omitted: the default.
       const reset = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], rate_limit: null })
       assert.deepEqual(reset.body.rate_limit, { per_second: 50, burst: 100 })
+    })
+
+    test('a role\'s purposes are stored in order, shown by the admin API, replaced by PUT (the version goes up) and audited', async () => {
+      const name = uniqueName()
+      const purposes = [
+        { id: 'automated-deletion', description: 'Deletes your account data when you close your account 🗑', lawful_basis: 'legal_obligation' },
+        { id: 'credit-check', description: 'Checks your credit history when you apply for a loan', lawful_basis: 'contract' },
+      ]
+      const created = await admin(server, 'POST', '/roles', { name, scopes: ['a'], purposes })
+      assert.equal(created.status, 201, created.text)
+      assert.deepEqual(created.body.purposes, purposes)
+      assert.deepEqual((await admin(server, 'GET', `/roles/${name}`)).body.purposes, purposes)
+      const listed = ((await admin(server, 'GET', '/roles')).body.roles as Array<{ name: string; purposes: unknown }>).find((r) => r.name === name)
+      assert.deepEqual(listed?.purposes, purposes)
+      const [createdEvent] = await auditEvents(server, { action: 'role.created', target: name })
+      assert.deepEqual(createdEvent?.details.purposes, purposes)
+      // Every lawful basis of GDPR Art. 6(1) is accepted; the description is trimmed.
+      const all = ['consent', 'contract', 'legal_obligation', 'vital_interests', 'public_task', 'legitimate_interests'].map((b) => ({ id: `p-${b}`, description: `  For ${b}  `, lawful_basis: b }))
+      const put = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], purposes: all })
+      assert.equal(put.status, 200, put.text)
+      assert.equal(put.body.version, 2)
+      assert.deepEqual(put.body.purposes, all.map((p) => ({ ...p, description: p.description.trim() })))
+      const [updatedEvent] = await auditEvents(server, { action: 'role.updated', target: name })
+      assert.equal((updatedEvent?.details.purposes as unknown[]).length, 6)
+      const cleared = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], purposes: null })
+      assert.deepEqual(cleared.body.purposes, [], 'null is omitted: none')
+      assert.equal(cleared.body.version, 3)
+      const invalid = await admin(server, 'PUT', `/roles/${name}`, { scopes: ['a'], purposes: [{ id: 'p', description: 'd', lawful_basis: 'whim' }] })
+      assert.equal(invalid.status, 400)
+      const after = await admin(server, 'GET', `/roles/${name}`)
+      assert.equal(after.body.version, 3, 'a refused PUT changes nothing')
+      assert.deepEqual(after.body.purposes, [])
     })
 
     test('an unknown role answers 404 on every role endpoint', async () => {
@@ -252,6 +285,27 @@ for (const engine of await availableEngines()) {
       ['rate_limit burst as a boolean', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: true } }],
       ['an unknown rate_limit member', { name: 'x', scopes: ['a'], rate_limit: { per_second: 50, burst: 100, per_minute: 10 } }],
       ['unknown field', { name: 'x', scopes: ['a'], max_agent: 5 }],
+      ['purposes as an object', { name: 'x', scopes: ['a'], purposes: { id: 'p', description: 'd', lawful_basis: 'consent' } }],
+      ['purposes as a string', { name: 'x', scopes: ['a'], purposes: 'marketing' }],
+      ['a purpose that is a string', { name: 'x', scopes: ['a'], purposes: ['marketing'] }],
+      ['a purpose that is null', { name: 'x', scopes: ['a'], purposes: [null] }],
+      ['a purpose without id', { name: 'x', scopes: ['a'], purposes: [{ description: 'd', lawful_basis: 'consent' }] }],
+      ['a purpose id with spaces', { name: 'x', scopes: ['a'], purposes: [{ id: 'credit check', description: 'd', lawful_basis: 'consent' }] }],
+      ['a purpose id in capitals', { name: 'x', scopes: ['a'], purposes: [{ id: 'Credit', description: 'd', lawful_basis: 'consent' }] }],
+      ['a purpose id of 65 characters', { name: 'x', scopes: ['a'], purposes: [{ id: 'p'.repeat(65), description: 'd', lawful_basis: 'consent' }] }],
+      ['a purpose id as a number', { name: 'x', scopes: ['a'], purposes: [{ id: 7, description: 'd', lawful_basis: 'consent' }] }],
+      ['a purpose without description', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', lawful_basis: 'consent' }] }],
+      ['a blank purpose description', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: '   ', lawful_basis: 'consent' }] }],
+      ['a purpose description of 501 characters', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd'.repeat(501), lawful_basis: 'consent' }] }],
+      ['a purpose description on two lines', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'one\ntwo', lawful_basis: 'consent' }] }],
+      ['a purpose description with a bidirectional override', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'pay \u202Eevil', lawful_basis: 'consent' }] }],
+      ['a purpose description that is not text', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: ['d'], lawful_basis: 'consent' }] }],
+      ['a purpose without lawful_basis', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd' }] }],
+      ['an unknown lawful_basis', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd', lawful_basis: 'because' }] }],
+      ['a lawful_basis in capitals', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd', lawful_basis: 'CONSENT' }] }],
+      ['an unknown purpose field', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd', lawful_basis: 'consent', retention: '1y' }] }],
+      ['a duplicated purpose id', { name: 'x', scopes: ['a'], purposes: [{ id: 'p', description: 'd', lawful_basis: 'consent' }, { id: 'p', description: 'e', lawful_basis: 'contract' }] }],
+      ['21 purposes', { name: 'x', scopes: ['a'], purposes: Array.from({ length: 21 }, (_, i) => ({ id: `p${i}`, description: 'd', lawful_basis: 'consent' })) }],
       ['singular "scope" typo', { name: 'x', scope: ['a'] }],
     ]
     for (const [what, body] of invalidRoles) {

@@ -3,6 +3,7 @@ import type { Lifecycle, RoleSettings } from '../../ports/role-repo.js'
 import { neverProbed } from '../sessions/address-policy.js'
 import { ValidationFailed } from '../errors.js'
 import { isScopeToken, MAX_SCOPES } from '../scope-token.js'
+import { parsePurposes } from './role-purposes.js'
 
 export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/
 export const DEFAULT_TOKEN_TTL_SECONDS = 300
@@ -31,7 +32,7 @@ export const MAX_RATE_PER_SECOND = 100_000
 export const MAX_RATE_BURST = 1_000_000
 const MIN_RATE_PER_SECOND = 0.001
 
-const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect', 'max_session_seconds', 'health_check_hosts', 'rate_limit'])
+const KNOWN_FIELDS = new Set(['name', 'scopes', 'token_ttl_seconds', 'max_agents', 'lifecycle', 'agent_ttl_seconds', 'can_introspect', 'max_session_seconds', 'health_check_hosts', 'rate_limit', 'purposes'])
 
 /**
  * Validates the JSON body of POST /admin/roles (or PUT, where the name comes from the path).
@@ -66,6 +67,7 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
   const maxSessionSeconds = optionalInt(b, 'max_session_seconds', 60, MAX_SESSION_CEILING_SECONDS) ?? DEFAULT_MAX_SESSION_SECONDS
   const healthCheckHosts = parseHealthCheckHosts(b.health_check_hosts)
   const rateLimit = parseRateLimit(b.rate_limit)
+  const purposes = parsePurposes(b.purposes)
 
   return {
     name,
@@ -79,6 +81,7 @@ export function parseRoleInput(body: unknown, maxTokenTtlSeconds: number, nameFr
       maxSessionSeconds,
       healthCheckHosts,
       rateLimit,
+      purposes,
     },
   }
 }

@@ -6,6 +6,7 @@ import type { ActionContext } from '../context.js'
 import { InitialAccessTokenNotFound, RoleExists, RoleHasAgents, RoleNotFound, ValidationFailed } from '../errors.js'
 import { auditActor } from './agent-service.js'
 import { parseRoleInput } from './role-rules.js'
+import { purposesJson } from './role-purposes.js'
 import type { AgentDirectory } from './agent-directory.js'
 
 export interface SecretFactory {
@@ -135,5 +136,6 @@ function settingsForAudit(r: Role) {
     max_session_seconds: r.maxSessionSeconds,
     health_check_hosts: r.healthCheckHosts,
     rate_limit: { per_second: r.rateLimit.perSecond, burst: r.rateLimit.burst },
+    purposes: purposesJson(r.purposes),
   }
 }

@@ -44,6 +44,7 @@ export function accountPage(v: AccountView): string {
 <dt>Signed in</dt><dd><time datetime="${v.signedInAt}">${v.signedInAt}</time></dd>
 <dt>Session ends</dt><dd>after ${v.idleMinutes} minutes without activity, and at the latest at <time datetime="${v.expiresAt}">${v.expiresAt}</time></dd>
 </dl>
+<p><a href="${v.issuer}/account/consents">Consents</a>: the agents you allowed to act for you, and why</p>
 <form method="post" action="${v.issuer}/logout">
 <input type="hidden" name="csrf_token" value="${v.csrfToken}">
 <button type="submit">Sign out</button>

@@ -5,6 +5,7 @@ import { readOptionalFields } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
 import { adminAgentRoutes } from './admin-agents.js'
 import { adminAuditRoutes } from './admin-audit.js'
+import { adminConsentRoutes } from './admin-consents.js'
 import { adminRoleRoutes } from './admin-roles.js'
 import { adminSessionRoutes } from './admin-sessions.js'
 import { adminUserRoutes } from './admin-users.js'
@@ -19,6 +20,7 @@ export async function adminRoutes(app: FastifyInstance, s: HttpServices): Promis
     adminAuditRoutes(admin, s)
     adminSessionRoutes(admin, s)
     adminUserRoutes(admin, s)
+    adminConsentRoutes(admin, s)
     admin.post('/keys/rotate', async (request, reply) => {
       const { force, withdraw_previous: withdraw } = readOptionalFields(request, ['force', 'withdraw_previous'])
       if (force !== undefined && typeof force !== 'boolean') throw new InvalidRequest('force must be true or false')

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
-import type { Lifecycle, Role, RoleRepo, RoleSettings } from '../../../ports/role-repo.js'
+import type { LawfulBasis, Lifecycle, Purpose, Role, RoleRepo, RoleSettings } from '../../../ports/role-repo.js'
 import type { Database, RolesTable } from './schema.js'
 import { isUniqueViolation } from './sql-errors.js'
 
@@ -15,6 +15,7 @@ export function roleFromRow(row: Selectable<RolesTable>): Role {
     maxSessionSeconds: row.max_session_seconds,
     healthCheckHosts: JSON.parse(row.health_check_hosts) as string[],
     rateLimit: { perSecond: Number(row.rate_limit_per_second), burst: Number(row.rate_limit_burst) },
+    purposes: purposesFromColumn(row.purposes),
     version: row.version,
     liveAgents: row.live_agents,
     createdAt: row.created_at,
@@ -34,7 +35,15 @@ function settingsToRow(s: RoleSettings) {
     health_check_hosts: JSON.stringify(s.healthCheckHosts),
     rate_limit_per_second: s.rateLimit.perSecond,
     rate_limit_burst: s.rateLimit.burst,
+    // snake_case in the column, as on the wire and in consent records.
+    purposes: JSON.stringify(s.purposes.map((p) => ({ id: p.id, description: p.description, lawful_basis: p.lawfulBasis }))),
   }
+}
+
+/** The stored JSON of a role's purposes (`[]` for roles made before purposes existed). */
+export function purposesFromColumn(text: string): Purpose[] {
+  const stored = JSON.parse(text) as Array<{ id: string; description: string; lawful_basis: LawfulBasis }>
+  return stored.map((p) => ({ id: p.id, description: p.description, lawfulBasis: p.lawful_basis }))
 }
 
 export function sqlRoleRepo(db: Kysely<Database>): RoleRepo {
