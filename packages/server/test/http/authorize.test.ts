@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { auditEvents, registeredAgent } from '../support/client.js'
+import { auditEvents, manageRegistration, registeredAgent } from '../support/client.js'
 import { BrowserClient } from '../support/browser-client.js'
 import {
   REDIRECT, authorizeAndApprove, authorizeParams, authorizePath, codeClient, consentForm, localPath, pkce, signedInPerson, type CodeClient,
@@ -101,6 +101,23 @@ for (const engine of await availableEngines()) {
       assert.equal((await auditEvents(server, { action: 'consent.granted', actor: person.id })).length, 0)
       const refused = await auditEvents(server, { action: 'authorization.consent' })
       assert.ok(refused.length >= 3 && refused.every((e) => e.outcome === 'failure'))
+    })
+
+    test('a redirect URI dropped from the registration while the consent page was open gets no answer', async () => {
+      const own = await codeClient(server, { metadata: { redirect_uris: [REDIRECT, 'https://app.example.com/old'] } })
+      const { browser, person } = await signedInPerson(server)
+      const page = await browser.get(authorizePath(authorizeParams(own, pkce().challenge, { redirect_uri: 'https://app.example.com/old' })))
+      assert.equal(page.status, 200)
+      const update = await manageRegistration(server, own.clientId, own.registrationAccessToken, 'PUT', {
+        client_id: own.clientId, client_name: 'Loan Reader', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [REDIRECT],
+      })
+      assert.equal(update.status, 200, update.text)
+      const before = await codesIssued(server)
+      const res = await browser.request('POST', '/authorize/consent', { form: { ...consentForm(page), decision: 'approve' } })
+      assert.equal(res.status, 400)
+      assert.equal(res.headers.get('location'), null)
+      assert.equal(await codesIssued(server), before)
+      assert.equal((await auditEvents(server, { action: 'consent.granted', actor: person.id })).length, 0)
     })
 
     describe('a bad client or redirect URI gets a page, never a redirect (RFC 6749 §4.1.2.1)', () => {

@@ -11,6 +11,7 @@ export interface CodeClient {
   clientSecret: string | undefined
   role: string
   redirectUris: string[]
+  registrationAccessToken: string
 }
 
 /** A role whose agents may act for people, and one agent registered for the code flow. */
@@ -20,7 +21,10 @@ export async function codeClient(server: TestServer, opts: { scopes?: string[]; 
   const metadata = { client_name: 'Loan Reader', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], redirect_uris: [REDIRECT], ...opts.metadata }
   const res = await register(server, iat, metadata)
   if (res.status !== 201) throw new Error(`registering a code client failed: ${res.status} ${res.text}`)
-  return { clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string | undefined, role, redirectUris: metadata.redirect_uris as string[] }
+  return {
+    clientId: res.body.client_id as string, clientSecret: res.body.client_secret as string | undefined, role,
+    redirectUris: metadata.redirect_uris as string[], registrationAccessToken: res.body.registration_access_token as string,
+  }
 }
 
 /** RFC 7636 §4.1/§4.2: a verifier and its S256 challenge. */

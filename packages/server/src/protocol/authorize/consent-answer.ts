@@ -6,6 +6,7 @@ import type { Agent } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
 import type { Role } from '../../ports/role-repo.js'
 import { InvalidRequest, OAuthError } from '../errors.js'
+import { matchRedirectUri } from '../redirect-uri.js'
 import type { AuthorizeEndpoint, Person } from './authorize-endpoint.js'
 import type { ClientLookup } from './client-step.js'
 import type { AuthorizeRequest } from './request-steps.js'
@@ -38,6 +39,9 @@ export function consentAnswer(deps: ConsentAnswerDeps) {
     if (sealed.userId !== input.person.user.id || sealed.sessionId !== input.person.session.id) throw new InvalidRequest('this consent form was made for another sign-in; start again from the application')
     if (input.decision !== 'approve' && input.decision !== 'deny') throw new InvalidRequest('decision must be approve or deny')
     const { agent, role } = await client(sealed.clientId)
+    // The registration may have changed since the page was shown (RFC 7592): never send anything to a URI it no longer lists.
+    const registered = Array.isArray(agent.metadata.redirect_uris) ? (agent.metadata.redirect_uris as string[]) : []
+    if (matchRedirectUri(registered, sealed.redirectUri) === undefined) throw new InvalidRequest('the application no longer uses this redirect URI; start again from the application')
     const request: AuthorizeRequest = {
       agent, role, redirectUri: sealed.redirectUri, redirectUriSent: sealed.redirectUriSent, state: sealed.state, scope: sealed.scope,
       audience: sealed.audience, codeChallenge: sealed.codeChallenge, nonce: sealed.nonce, prompt: new Set(),
