@@ -36,5 +36,11 @@ export function serverMetadata(issuer: string): Record<string, unknown> {
     id_token_signing_alg_values_supported: ['ES256'],
     subject_types_supported: ['public'],
     claims_supported: [...SUPPORTED_CLAIMS],
+    // OpenID Connect Prompt Create 1.0 §4.1: the prompt values /authorize honours.
+    prompt_values_supported: ['none', 'login', 'consent'],
+    // OIDC Discovery 1.0 §3: request_uri support is assumed when omitted, so say none of these is offered.
+    request_parameter_supported: false,
+    request_uri_parameter_supported: false,
+    claims_parameter_supported: false,
   }
 }

@@ -97,6 +97,10 @@ for (const engine of await availableEngines()) {
       assert.ok(meta.scopes_supported?.includes('openid') && meta.scopes_supported.includes('profile'))
       assert.ok(meta.claims_supported?.includes('nonce') && meta.claims_supported.includes('auth_time'))
       assert.deepEqual(meta.code_challenge_methods_supported, ['S256'])
+      assert.deepEqual(meta.response_modes_supported, ['query'])
+      assert.deepEqual(meta.prompt_values_supported, ['none', 'login', 'consent'])
+      // OIDC Discovery 1.0 §3 assumes request_uri support when this is omitted.
+      assert.equal(meta.request_uri_parameter_supported, false)
     })
 
     for (const kind of ['confidential', 'public'] as const) {

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { accessToken, call, form, registeredAgent, type Reply } from '../support/client.js'
+import { accessToken, admin, call, form, registeredAgent, type Reply } from '../support/client.js'
+import { clientAuth, codeClient, tokensForPerson, type CodeClient } from '../support/authorization.js'
+import { ManualClock } from '../../src/ports/clock.js'
 
 const FORM = 'application/x-www-form-urlencoded'
 
@@ -136,6 +138,108 @@ for (const engine of await availableEngines()) {
       const res = await call(server, 'PUT', '/userinfo', { headers: { authorization: `Bearer ${agentToken}` } })
       assert.equal(res.status, 405)
       assert.match(res.headers.get('allow') ?? '', /GET.*POST/)
+    })
+  })
+}
+
+for (const engine of await availableEngines()) {
+  describe(`GET|POST /userinfo for people's tokens on ${engine}`, () => {
+    let server: TestServer
+    let clock: ManualClock
+    let client: CodeClient
+    before(async () => {
+      clock = new ManualClock(Date.now())
+      server = await startTestServer(engine, { clock })
+      client = await codeClient(server, { scopes: ['openid', 'profile', 'read'] })
+    })
+    after(() => server.close())
+
+    /** A person who signed in and approved; their access and refresh tokens for `scope`. */
+    async function personTokens(scope: string, extra: Record<string, string> = {}) {
+      const { person, tokens } = await tokensForPerson(server, client, { scope, ...extra })
+      return { person, access: tokens.access_token as string, refresh: tokens.refresh_token as string | undefined }
+    }
+    const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+    test('openid alone: just sub, as JSON, never cached, for GET, POST with the header, and POST with the form body', async () => {
+      const { person, access } = await personTokens('openid read')
+      for (const res of [
+        await userinfo(server, 'GET', bearer(access)),
+        await userinfo(server, 'POST', bearer(access)),
+        await userinfo(server, 'POST', { body: form({ access_token: access }) }),
+      ]) {
+        assert.equal(res.status, 200, res.text)
+        assert.deepEqual(res.body, { sub: person.id })
+        assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
+        assert.equal(res.headers.get('cache-control'), 'no-store')
+        assert.equal(res.headers.get('www-authenticate'), null)
+      }
+    })
+
+    test('profile adds name (the display name) and preferred_username', async () => {
+      const { person, access } = await personTokens('openid profile')
+      const res = await userinfo(server, 'GET', bearer(access))
+      assert.equal(res.status, 200, res.text)
+      // createPerson leaves the display name to default to the username.
+      assert.deepEqual(res.body, { sub: person.id, name: person.username, preferred_username: person.username })
+    })
+
+    test("a person's token without openid is insufficient_scope (403)", async () => {
+      const { access } = await personTokens('read profile')
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 403, 'insufficient_scope')
+    })
+
+    test('a token bound to another resource (RFC 8707) is invalid_token here: its aud is not this server', async () => {
+      const { access } = await personTokens('openid', { resource: 'https://api.example.com/' })
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 401, 'invalid_token')
+    })
+
+    test('a revoked access token is invalid_token at once', async () => {
+      const { access } = await personTokens('openid')
+      assert.equal((await userinfo(server, 'GET', bearer(access))).status, 200)
+      const revoked = await call(server, 'POST', '/revoke', clientAuth(client, { token: access }))
+      assert.equal(revoked.status, 200, revoked.text)
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 401, 'invalid_token')
+    })
+
+    test('when the grant ends (its refresh token revoked), its access tokens are invalid_token at once', async () => {
+      const { access, refresh } = await personTokens('openid')
+      assert.ok(refresh, 'a refresh token was issued')
+      assert.equal((await call(server, 'POST', '/revoke', clientAuth(client, { token: refresh }))).status, 200)
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 401, 'invalid_token')
+    })
+
+    test('when the person withdraws their consent, tokens issued under it are invalid_token', async () => {
+      const { person, access } = await personTokens('openid')
+      const [consent] = await server.mandate.consents.listForUser(person.id, { limit: 10 })
+      assert.ok(consent, 'the approval recorded a consent')
+      await server.mandate.consents.withdraw(person.id, consent.id, { actorType: 'human', actorId: person.id, ip: '127.0.0.1', requestId: null })
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 401, 'invalid_token')
+    })
+
+    test('a suspended person, or a suspended agent, makes the token invalid_token', async () => {
+      const first = await personTokens('openid')
+      assert.equal((await admin(server, 'POST', `/users/${first.person.id}/suspend`, { reason: 'left the company' })).status, 200)
+      assertBearerError(await userinfo(server, 'GET', bearer(first.access)), 401, 'invalid_token')
+
+      const second = await personTokens('openid')
+      assert.equal((await admin(server, 'POST', `/agents/${client.clientId}/suspend`, { reason: 'misbehaving' })).status, 200)
+      assertBearerError(await userinfo(server, 'GET', bearer(second.access)), 401, 'invalid_token')
+      assert.equal((await admin(server, 'POST', `/agents/${client.clientId}/resume`)).status, 200)
+      // Resuming the agent does not revive tokens from before the suspension.
+      assertBearerError(await userinfo(server, 'GET', bearer(second.access)), 401, 'invalid_token')
+    })
+
+    // Last: it moves the server's clock.
+    test('an expired token is invalid_token; exp is exclusive', async () => {
+      // A second after the agent's suspension above, whose tokens_not_before counts whole seconds.
+      clock.advance(2000)
+      const { access } = await personTokens('openid')
+      const exp = (JSON.parse(Buffer.from(access.split('.')[1]!, 'base64url').toString('utf8')) as { exp: number }).exp
+      clock.set(exp * 1000 - 1)
+      assert.equal((await userinfo(server, 'GET', bearer(access))).status, 200)
+      clock.set(exp * 1000)
+      assertBearerError(await userinfo(server, 'GET', bearer(access)), 401, 'invalid_token')
     })
   })
 }
