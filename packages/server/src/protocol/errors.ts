@@ -16,6 +16,8 @@ export type OAuthErrorCode =
   | 'unsupported_response_type'
   | 'login_required'
   | 'consent_required'
+  | 'request_not_supported'
+  | 'request_uri_not_supported'
   // RFC 8628 §3.5: the device grant's polling answers.
   | 'authorization_pending'
   | 'slow_down'

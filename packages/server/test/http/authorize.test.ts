@@ -178,6 +178,8 @@ for (const engine of await availableEngines()) {
         ['an oversized nonce', { nonce: 'n'.repeat(513) }, 'invalid_request'],
         ['response_mode fragment', { response_mode: 'fragment' }, 'invalid_request'],
         ['an oversized request', { unknown_padding: 'p'.repeat(4000) }, 'invalid_request'],
+        ['a request object', { request: 'eyJhbGciOiJub25lIn0.e30.' }, 'request_not_supported'],
+        ['a request_uri', { request_uri: 'urn:ietf:params:oauth:request_uri:abc' }, 'request_uri_not_supported'],
       ]
       for (const [what, extra, error] of cases) {
         test(`${what} → ${error}`, async () => {

@@ -31,6 +31,11 @@ export class AuthorizeParams {
     return value
   }
 
+  /** Whether a parameter was sent with a value, however long or often (for those only refused when present). */
+  sent(name: string): boolean {
+    return (this.values.get(name) ?? []).some((v) => v !== '')
+  }
+
   /** RFC 8707 §2: `resource` may repeat. */
   resources(): string[] {
     const all = (this.values.get('resource') ?? []).filter((v) => v !== '')

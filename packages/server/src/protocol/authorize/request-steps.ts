@@ -25,6 +25,9 @@ export interface AuthorizeRequest extends AuthorizeClient {
  */
 export function checkRequest(params: AuthorizeParams, client: AuthorizeClient): AuthorizeRequest {
   if (params.queryLength > MAX_QUERY_LENGTH) throw new InvalidRequest(`the request is longer than ${MAX_QUERY_LENGTH} characters`)
+  // OIDC Core §6.1 / §6.2: request objects are not supported, by value or by reference.
+  if (params.sent('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter) are not supported', 400)
+  if (params.sent('request_uri')) throw new OAuthError('request_uri_not_supported', 'request_uri is not supported', 400)
   // RFC 6749 §4.1.1 / OAuth 2.1: only the code flow (no implicit, no hybrid).
   const responseType = params.get('response_type')
   if (responseType === undefined) throw new InvalidRequest('response_type is required')
