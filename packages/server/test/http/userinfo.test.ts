@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
-import { accessToken, admin, call, form, registeredAgent, type Reply } from '../support/client.js'
+import { accessToken, admin, auditEvents, call, form, registeredAgent, type Reply } from '../support/client.js'
 import { clientAuth, codeClient, tokensForPerson, type CodeClient } from '../support/authorization.js'
 import { ManualClock } from '../../src/ports/clock.js'
 
@@ -132,6 +132,18 @@ for (const engine of await availableEngines()) {
         r.end()
       })
       assert.equal(status, 400)
+    })
+
+    test('refusals are audited (userinfo.refused, anonymous, with the address), without the token', async () => {
+      const token = `${agentToken.slice(0, -4)}XXXX`
+      assertBearerError(await userinfo(server, 'GET', { authorization: `Bearer ${token}` }), 401, 'invalid_token')
+      const events = await auditEvents(server, { action: 'userinfo.refused' })
+      const event = events.find((e) => e.reason?.startsWith('invalid_token'))
+      assert.ok(event, JSON.stringify(events))
+      assert.equal(event.actor_type, 'anonymous')
+      assert.equal(event.outcome, 'failure')
+      assert.ok(event.ip)
+      assert.ok(!JSON.stringify(events).includes(token.slice(-40)), 'the token is not in the audit log')
     })
 
     test('other methods are 405 with Allow naming GET and POST', async () => {

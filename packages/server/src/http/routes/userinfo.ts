@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { CredentialsMissing } from '../../protocol/errors.js'
+import { CredentialsMissing, OAuthError } from '../../protocol/errors.js'
+import type { PersonClaims } from '../../protocol/oidc/claims.js'
 import { BearerRequestInvalid } from '../../protocol/userinfo.js'
 import { FormBody, MalformedForm, parseForm } from '../bodies.js'
 import { bearerToken, readForm } from '../request-readers.js'
@@ -8,12 +9,27 @@ import type { HttpServices } from '../services.js'
 /** OpenID Connect Core 1.0 §5.3.1: GET and POST both, with a Bearer access token. */
 export function userInfoRoutes(app: FastifyInstance, s: HttpServices): void {
   const answer = async (request: FastifyRequest, reply: FastifyReply) => {
-    const claims = await s.userInfo(presentedToken(request))
+    let claims: PersonClaims
+    try {
+      claims = await s.userInfo(presentedToken(request))
+    } catch (err) {
+      await auditRefusal(s, request, err)
+      throw err
+    }
     // §5.3.2: a JSON object; it describes a person, so no cache keeps it.
     return reply.header('cache-control', 'no-store').header('pragma', 'no-cache').type('application/json; charset=utf-8').send(claims)
   }
   app.get('/userinfo', answer)
   app.post('/userinfo', answer)
+}
+
+/** Every refusal is audited, as at the other endpoints; answers (reads) are not. */
+async function auditRefusal(s: HttpServices, request: FastifyRequest, err: unknown): Promise<void> {
+  if (!(err instanceof OAuthError)) return
+  await s.audit.record({
+    actorType: 'anonymous', actorId: null, action: 'userinfo.refused', outcome: 'failure', reason: `${err.code}: ${err.description}`,
+    ip: request.ip, requestId: request.id, details: { method: request.method, ...(err.detail ? { detail: err.detail } : {}) },
+  })
 }
 
 /**
