@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import * as client from 'openid-client'
-import { decodeProtectedHeader } from 'jose'
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
 import { availableEngines } from '../support/engines.js'
 import { startTestServer, type TestServer } from '../support/server.js'
 import { createRole, initialAccessToken, register } from '../support/client.js'
@@ -124,6 +124,9 @@ for (const engine of await availableEngines()) {
         assert.ok(tokens.id_token, 'an ID token with the openid scope')
         assert.deepEqual(decodeProtectedHeader(tokens.id_token), { alg: 'ES256', typ: 'JWT', kid: decodeProtectedHeader(tokens.access_token).kid })
         const claims = tokens.claims()!
+        // The same check with jose against the published JWKS: an ID token (typ JWT) for this client.
+        const jwks = createRemoteJWKSet(new URL(config.serverMetadata().jwks_uri!))
+        await jwtVerify(tokens.id_token, jwks, { issuer: server.issuer, audience: registered.clientId, typ: 'JWT', algorithms: ['ES256'] })
         assert.equal(claims.iss, server.issuer)
         assert.equal(claims.sub, person.id)
         assert.equal(claims.aud, registered.clientId)
