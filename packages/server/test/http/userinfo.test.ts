@@ -64,6 +64,10 @@ for (const engine of await availableEngines()) {
       assertBareChallenge(await userinfo(server, 'GET'))
       assertBareChallenge(await userinfo(server, 'POST'))
       assertBareChallenge(await userinfo(server, 'POST', { body: form({ other: 'x' }) }))
+      // HEAD is GET without the body (RFC 9110 §9.3.2): the same refusal.
+      const head = await call(server, 'HEAD', '/userinfo')
+      assert.equal(head.status, 401)
+      assert.equal(head.headers.get('www-authenticate'), 'Bearer realm="mandate"')
     })
 
     test('another scheme (Basic) is no bearer credential: 401 with a bare challenge', async () => {
