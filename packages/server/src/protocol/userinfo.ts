@@ -12,8 +12,8 @@ export interface UserInfoDeps {
   revocations: Pick<RevocationRepo, 'isRevoked'>
   directory: Pick<AgentDirectory, 'find'>
   users: Pick<UserRepo, 'get'>
-  /** Whether the person's grant the token was issued under is still in force (ended grants kill their tokens). */
-  grantLive?(claims: AccessTokenClaims, now: number): Promise<boolean>
+  /** Whether the person's grant the token was issued under (its `sid`) is still in force: ended grants kill their tokens. */
+  grantLive(claims: AccessTokenClaims, now: number): Promise<boolean>
   issuer(): string
   clock: Clock
 }
@@ -51,7 +51,7 @@ async function stillInForce(deps: UserInfoDeps, claims: AccessTokenClaims, now: 
   if (!agent || !isAgentUsable(agent, now)) return false
   // iat has whole seconds: a token from the suspension's own second counts as issued before it.
   if (agent.tokensNotBefore !== null && claims.iat * 1000 <= agent.tokensNotBefore) return false
-  return deps.grantLive === undefined || deps.grantLive(claims, now)
+  return deps.grantLive(claims, now)
 }
 
 /**
