@@ -7,7 +7,7 @@ import { CONSENT_FLAGS, consentConfig, type ConsentConfig } from './consent-conf
 import { OIDC_FLAGS, oidcConfig, type OidcConfig } from './oidc-config.js'
 import { DEVICE_FLAGS, deviceConfig, type DeviceConfig } from './device-config.js'
 import { AUTHORIZATION_FLAGS, authorizationConfig, type AuthorizationConfig } from './authorization-config.js'
-import { DEFAULT_AUTH_FAILURE_RATE_LIMIT, DEFAULT_REGISTER_RATE_LIMIT, parseRatePolicy, parseRedisPrefix, parseRedisUrl } from './rate-limit-config.js'
+import { DEFAULT_AUTH_FAILURE_RATE_LIMIT, DEFAULT_REGISTER_RATE_LIMIT, parseRatePolicy, parseRedisPrefix, parseRedisTimeout, parseRedisUrl } from './rate-limit-config.js'
 
 export type DatabaseConfig = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string }
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -58,6 +58,12 @@ export interface Config extends PeopleConfig, OidcConfig, ConsentConfig, DeviceC
   redisUrl: string | null
   /** Prepended to every Redis key. Flag --redis-prefix, env MANDATE_REDIS_PREFIX. Default mandate:. */
   redisPrefix: string
+  /**
+   * How long a Redis command may take before this node stops waiting and uses its own buckets
+   * (a slow Redis is treated as a missing one, so no request waits on it). Flag --redis-timeout,
+   * env MANDATE_REDIS_TIMEOUT_MS, 10 to 10,000 ms. Default 250.
+   */
+  redisTimeoutMs: number
   /** Requests to /register per client address. Flag --rate-limit-register, env MANDATE_RATE_LIMIT_REGISTER (`per_second:burst`). Default 20:200. */
   registerRateLimit: RatePolicy
   /** Failed client authentications per client address. Flag --rate-limit-auth-failures, env MANDATE_RATE_LIMIT_AUTH_FAILURES. Default 10:100. */
@@ -94,6 +100,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Readonly<Con
         'key-rotation-days': { type: 'string' },
         redis: { type: 'string' },
         'redis-prefix': { type: 'string' },
+        'redis-timeout': { type: 'string' },
         'rate-limit-register': { type: 'string' },
         'rate-limit-auth-failures': { type: 'string' },
         ...Object.fromEntries(PEOPLE_FLAGS.map((f) => [f, { type: 'string' as const }])),
@@ -178,6 +185,7 @@ function rateLimitConfig(pick: (flag: string, envName: string) => string | undef
   return {
     redisUrl: redis === undefined ? null : parseRedisUrl(redis, fail),
     redisPrefix: parseRedisPrefix(pick('redis-prefix', 'MANDATE_REDIS_PREFIX') ?? 'mandate:', fail),
+    redisTimeoutMs: parseRedisTimeout(pick('redis-timeout', 'MANDATE_REDIS_TIMEOUT_MS') ?? '250', fail),
     registerRateLimit: register === undefined ? { ...DEFAULT_REGISTER_RATE_LIMIT } : parseRatePolicy(register, 'the register rate limit', fail),
     authFailureRateLimit: authFailures === undefined ? { ...DEFAULT_AUTH_FAILURE_RATE_LIMIT } : parseRatePolicy(authFailures, 'the failed-authentication rate limit', fail),
   }

@@ -40,6 +40,12 @@ export function parseRedisUrl(raw: string, fail: Fail): string {
 }
 
 /** Up to 64 printable ASCII characters, no spaces; may be empty. */
+export function parseRedisTimeout(raw: string, fail: Fail): number {
+  const ms = Number(raw)
+  if (!/^\d+$/.test(raw) || ms < 10 || ms > 10_000) throw fail(`the Redis timeout must be a whole number of milliseconds from 10 to 10000, got ${JSON.stringify(raw.slice(0, 32))}`)
+  return ms
+}
+
 export function parseRedisPrefix(raw: string, fail: Fail): string {
   if (!/^[\x21-\x7e]{0,64}$/.test(raw)) throw fail('Redis key prefix must be at most 64 printable ASCII characters without spaces')
   return raw

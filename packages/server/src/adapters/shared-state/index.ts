@@ -20,12 +20,12 @@ export interface RateLimitBackend {
  * by `now` (the server's clock, so simulated time in tests is time for them too); shared ones by
  * Redis's clock.
  */
-export async function openRateLimitBackend(options: { redisUrl: string | null; redisPrefix: string; now(): number }, log: RedisLog, events?: RateLimitEvents): Promise<RateLimitBackend> {
+export async function openRateLimitBackend(options: { redisUrl: string | null; redisPrefix: string; redisTimeoutMs?: number; now(): number }, log: RedisLog, events?: RateLimitEvents): Promise<RateLimitBackend> {
   const local = new MemoryRateLimiter({ now: options.now })
   if (options.redisUrl === null) {
     return { limiter: local, health: () => ({ backend: 'memory', mode: 'local', fallbackTakes: 0, outages: 0 }), sweep: () => local.sweep(), close: () => undefined }
   }
-  const shared = await openRedisRateLimits({ url: options.redisUrl, prefix: options.redisPrefix }, local, log, events)
+  const shared = await openRedisRateLimits({ url: options.redisUrl, prefix: options.redisPrefix, commandTimeoutMs: options.redisTimeoutMs }, local, log, events)
   return {
     limiter: shared.limiter,
     health: () => ({ backend: 'redis', ...shared.limiter.health() }),

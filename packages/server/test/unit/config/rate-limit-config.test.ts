@@ -6,6 +6,7 @@ test('without --redis, rate limits are in process; the defaults are documented v
   const c = loadConfig([], {})
   assert.equal(c.redisUrl, null)
   assert.equal(c.redisPrefix, 'mandate:')
+  assert.equal(c.redisTimeoutMs, 250)
   assert.deepEqual(c.registerRateLimit, { perSecond: 20, burst: 200 })
   assert.deepEqual(c.authFailureRateLimit, { perSecond: 10, burst: 100 })
 })
@@ -15,6 +16,14 @@ test('--redis and MANDATE_REDIS take redis:// and rediss:// URLs; the flag wins'
   assert.equal(loadConfig([], { MANDATE_REDIS: 'rediss://:secret@cache.example.com:6380' }).redisUrl, 'rediss://:secret@cache.example.com:6380')
   assert.equal(loadConfig(['--redis-prefix', 'prod-eu:'], {}).redisPrefix, 'prod-eu:')
   assert.equal(loadConfig([], { MANDATE_REDIS_PREFIX: 'a:' }).redisPrefix, 'a:')
+})
+
+test('--redis-timeout and MANDATE_REDIS_TIMEOUT_MS are whole milliseconds from 10 to 10000; the flag wins', () => {
+  assert.equal(loadConfig(['--redis-timeout', '1000'], { MANDATE_REDIS_TIMEOUT_MS: '50' }).redisTimeoutMs, 1000)
+  assert.equal(loadConfig([], { MANDATE_REDIS_TIMEOUT_MS: '10' }).redisTimeoutMs, 10)
+  for (const bad of ['9', '10001', '1.5', '-5', '1e3', 'fast', ' 250', '']) {
+    assert.throws(() => loadConfig(['--redis-timeout', bad], {}), ConfigError, bad)
+  }
 })
 
 test('a Redis URL that is not redis:// or rediss:// with a host and a database number is refused', () => {
