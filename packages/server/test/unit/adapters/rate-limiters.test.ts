@@ -167,10 +167,14 @@ describe('the fallback between shared and local buckets', () => {
     assert.deepEqual(limiter.health(), { mode: 'local', fallbackTakes: 6, outages: 1 })
     assert.deepEqual(lines, [{ level: 'warn', msg: "Redis is unreachable; rate limits use this node's own buckets until it is back" }], 'one warning, not one per request')
 
-    await new Promise((r) => setTimeout(r, 70))
+    // Waited for rather than slept on: timers run late on a loaded machine (20 ms probes).
+    const until = async (done: () => boolean) => {
+      for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5))
+    }
+    await until(() => state.pings >= 2)
     assert.ok(state.pings >= 2, 'probed while down')
     state.down = false
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => limiter.health().mode === 'shared')
     assert.equal(limiter.health().mode, 'shared')
     assert.equal((await limiter.take('a', policy)).remaining, 99, 'shared again')
     assert.equal(lines.length, 2)
