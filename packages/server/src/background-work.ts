@@ -56,6 +56,8 @@ export function startBackgroundWork(d: BackgroundDeps): ReturnType<typeof setInt
       await d.storage.deviceCodes.purge(now - 86_400_000)
       // Authorization codes a day after they expired: until then a replay is still recognised as one.
       await d.storage.authorizations.purgeCodes(now - 86_400_000)
+      // Answered consent forms once the forms have expired: an expired form is refused without them.
+      await d.storage.consentForms.purge(now)
     }),
   ]
   if (d.keyRotationDays > 0) {

@@ -219,7 +219,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         consents,
         authorization: {
           endpoint: authorize,
-          answer: consentAnswer({ seal, clients: directory, consents, endpoint: authorize, clock }),
+          answer: consentAnswer({ seal, clients: directory, consents, endpoint: authorize, forms: storage.consentForms, clock }),
           seal,
           ownerOf: (agent) => consents.ownerOf(agent),
           consentValiditySeconds: consents.validitySeconds,

@@ -70,6 +70,11 @@ export async function authorizeRoutes(app: FastifyInstance, s: HttpServices): Pr
       if (!person) throw new InvalidRequest('you are no longer signed in; go back to the application and start again')
       const digestNow = async (authz: AuthorizeRequest) => (await textFor(s, authz)).digest
       const answer = await s.authorization.answer({ sealed: params.get('request'), decision: params.get('decision'), person, digestNow }, { actorType: 'human', actorId: person.user.id, ...ctx(request) })
+      if (answer.kind === 'answered') {
+        await s.audit.record({ actorType: 'human', actorId: person.user.id, action: 'authorization.consent', outcome: 'failure', reason: 'the consent form was already answered', ...ctx(request), details: { check: 'answered' } })
+        request.errorCode = 'invalid_request'
+        return reply.code(409).type(HTML).send(messagePage(s.issuer(), 'Already answered', 'You have already answered this request; nothing was changed. Go back to the application, and start again from there if you need to.'))
+      }
       if (answer.kind === 'changed') return showConsent(reply, s, browser, request, answer.request, person, 'What this agent asks for has changed since the page was shown. Read it again before you answer.')
       // RFC 9110 §15.4.4: 303, so the browser GETs the redirect URI. The consent page's CSP allows this origin.
       return reply.code(303).header('location', answer.location).send()

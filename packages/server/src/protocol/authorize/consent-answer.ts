@@ -4,6 +4,7 @@ import type { ActionContext } from '../../domain/context.js'
 import { effectiveScopes } from '../../domain/scope-token.js'
 import type { Agent } from '../../ports/agent-repo.js'
 import type { Clock } from '../../ports/clock.js'
+import type { ConsentFormRepo } from '../../ports/consent-form-repo.js'
 import type { Role } from '../../ports/role-repo.js'
 import { InvalidRequest, OAuthError } from '../errors.js'
 import { matchRedirectUri } from '../redirect-uri.js'
@@ -16,12 +17,16 @@ export type ConsentAnswer =
   | { kind: 'redirect'; location: string }
   /** What the page said no longer matches what would be said now (the role's purposes changed): show it again. */
   | { kind: 'changed'; request: AuthorizeRequest }
+  /** This form was answered before (here or on another node): nothing is done again. */
+  | { kind: 'answered' }
 
 export interface ConsentAnswerDeps {
   seal: RequestSeal
   clients: ClientLookup
   consents: Pick<ConsentService, 'grant'>
   endpoint: Pick<AuthorizeEndpoint, 'issueCode' | 'errorRedirect'>
+  /** Where answers are recorded, so each form gives at most one consent and one code. */
+  forms: Pick<ConsentFormRepo, 'claim'>
   clock: Clock
 }
 
@@ -46,11 +51,20 @@ export function consentAnswer(deps: ConsentAnswerDeps) {
       agent, role, redirectUri: sealed.redirectUri, redirectUriSent: sealed.redirectUriSent, state: sealed.state, scope: sealed.scope,
       audience: sealed.audience, codeChallenge: sealed.codeChallenge, nonce: sealed.nonce, prompt: new Set(),
     }
-    if (input.decision === 'deny') return { kind: 'redirect', location: deps.endpoint.errorRedirect(request, new OAuthError('access_denied', 'the person denied the request'), request.state) }
+    // Every final answer first records the form as answered, atomically: a replayed or concurrent post of the same form gets nothing.
+    const firstAnswer = () => deps.forms.claim(sealed.formId, deps.clock.now(), sealed.expiresAt)
+    if (input.decision === 'deny') {
+      if (!(await firstAnswer())) return { kind: 'answered' }
+      return { kind: 'redirect', location: deps.endpoint.errorRedirect(request, new OAuthError('access_denied', 'the person denied the request'), request.state) }
+    }
     // The role's ceiling may have come down since the page was shown: never grant beyond it.
     const ceiling = new Set(effectiveScopes(agent.scopes, role.scopes))
-    if (!request.scope.every((s) => ceiling.has(s))) return { kind: 'redirect', location: deps.endpoint.errorRedirect(request, new OAuthError('invalid_scope', 'the client may no longer hold every scope requested'), request.state) }
+    if (!request.scope.every((s) => ceiling.has(s))) {
+      if (!(await firstAnswer())) return { kind: 'answered' }
+      return { kind: 'redirect', location: deps.endpoint.errorRedirect(request, new OAuthError('invalid_scope', 'the client may no longer hold every scope requested'), request.state) }
+    }
     if ((await input.digestNow(request)) !== sealed.textDigest) return { kind: 'changed', request }
+    if (!(await firstAnswer())) return { kind: 'answered' }
     const consent = await deps.consents.grant({ userId: input.person.user.id, agent, role, scopes: request.scope, textDigest: sealed.textDigest }, { ...ctx, actorType: 'human', actorId: input.person.user.id })
     return { kind: 'redirect', location: await deps.endpoint.issueCode(request, { ...input.person, session: { ...input.person.session, createdAt: sealed.authTime } }, consent, ctx) }
   }

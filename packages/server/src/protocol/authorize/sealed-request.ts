@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto'
 import { InvalidRequest } from '../errors.js'
 import type { AuthorizeRequest } from './request-steps.js'
 
@@ -8,6 +8,8 @@ const MAX_SEALED = 12_000
 
 /** What the consent form carries back: the checked request, for whom, and the words they were shown. */
 export interface SealedRequest {
+  /** This form's own id: its answer is recorded under it, so the form is answered at most once. */
+  formId: string
   clientId: string
   redirectUri: string
   redirectUriSent: boolean
@@ -38,6 +40,7 @@ export function requestSeal(kek: Uint8Array) {
   return {
     seal(request: AuthorizeRequest, person: { userId: string; sessionId: string; authTime: number }, textDigest: string, now: number): string {
       const body: SealedRequest = {
+        formId: randomBytes(16).toString('base64url'),
         clientId: request.agent.id, redirectUri: request.redirectUri, redirectUriSent: request.redirectUriSent, state: request.state,
         scope: request.scope, audience: request.audience, codeChallenge: request.codeChallenge, nonce: request.nonce,
         ...person, textDigest, expiresAt: now + SEAL_TTL_MS,
@@ -55,7 +58,8 @@ export function requestSeal(kek: Uint8Array) {
       const given = Buffer.from(sealed.slice(dot + 1))
       if (dot < 0 || expected.length !== given.length || !timingSafeEqual(expected, given)) throw new InvalidRequest('the consent form was altered; start again from the application')
       const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as SealedRequest
-      if (body.expiresAt <= now) throw new InvalidRequest('the consent form has expired; start again from the application')
+      // A form sealed before forms had ids cannot be made single-use: it counts as expired.
+      if (body.expiresAt <= now || typeof body.formId !== 'string') throw new InvalidRequest('the consent form has expired; start again from the application')
       return body
     },
   }

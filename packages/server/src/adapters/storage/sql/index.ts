@@ -3,6 +3,7 @@ import { sqlAgentRepo } from './agent-repo.js'
 import { sqlAuditStore } from './audit-store.js'
 import { sqlAuthorizationRepo } from './authorization-repo.js'
 import { sqlConsentRepo } from './consent-repo.js'
+import { sqlConsentFormRepo } from './consent-form-repo.js'
 import { sqlKeyStore } from './key-store.js'
 import { sqlRegistrationStore } from './registration-store.js'
 import { sqlRevocationFeed } from './revocation-feed.js'
@@ -33,6 +34,7 @@ export function sqlStorage({ db, engine, batch }: Pick<OpenDatabase, 'db' | 'eng
     authorizations: sqlAuthorizationRepo(db),
     deviceCodes: sqlDeviceCodeRepo(db),
     consents: sqlConsentRepo(db),
+    consentForms: sqlConsentFormRepo(db),
   }
 }
 

@@ -343,6 +343,18 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('grant_refresh_tokens_grant').on('grant_refresh_tokens').column('grant_id').execute()
     },
   },
+  '0011_answered_consent_forms': {
+    // A consent form is answered once: its sealed request's id is recorded with the answer (kept until the form expires).
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('answered_consent_forms')
+        .addColumn('form_id', 'text', (c) => c.primaryKey())
+        .addColumn('answered_at', 'bigint', (c) => c.notNull())
+        .addColumn('keep_until', 'bigint', (c) => c.notNull())
+        .execute()
+      await db.schema.createIndex('answered_consent_forms_keep_until').on('answered_consent_forms').column('keep_until').execute()
+    },
+  },
 }
 
 export const migrationProvider: MigrationProvider = {

@@ -251,7 +251,15 @@ export interface GrantRefreshTokensTable {
   rotated_at: number | null
 }
 
+export interface AnsweredConsentFormsTable {
+  /** The sealed request's id: a consent form is answered at most once. */
+  form_id: string
+  answered_at: number
+  keep_until: number
+}
+
 export interface Database {
+  answered_consent_forms: AnsweredConsentFormsTable
   authorization_codes: AuthorizationCodesTable
   person_grants: PersonGrantsTable
   grant_refresh_tokens: GrantRefreshTokensTable
