@@ -25,10 +25,25 @@ export function redirectUriProblem(uri: string): string | undefined {
   }
   if (FORBIDDEN_SCHEMES.has(url.protocol)) return `uses the forbidden scheme ${url.protocol}`
   if (url.username || url.password) return 'must not contain credentials'
+  if (url.protocol === 'https:' || url.protocol === 'http:') {
+    const problem = webHostProblem(uri, url.hostname)
+    if (problem !== undefined) return problem
+  }
   if (url.protocol === 'https:') return undefined
   if (url.protocol === 'http:') return LOOPBACK_IPS.has(url.hostname) || url.hostname === 'localhost' ? undefined : 'may use plain http only for a loopback host'
   // RFC 8252 §7.1: private-use schemes are reverse domain names, e.g. com.example.app:/cb
   return /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/.test(url.protocol) ? undefined : `uses the scheme ${url.protocol} which is neither https nor a reverse-domain private-use scheme`
+}
+
+/**
+ * RFC 3986 §3.2 / RFC 9110 §4.2.1-4.2.2: an http(s) URI names a non-empty host right after "//".
+ * The URL parser is lenient ("https:///cb" and "https:cb" both become host "cb"; a backslash counts
+ * as "/"), so the text is checked, not the parse. A wildcard is no host: redirect URIs match exactly.
+ */
+function webHostProblem(uri: string, hostname: string): string | undefined {
+  if (!/^https?:\/\/[^/?#\\]/i.test(uri) || uri.includes('\\') || hostname === '') return 'must name a host right after the scheme (https://host/path)'
+  if (!/^(\[[0-9a-f:.]+\]|[a-z0-9-]+(\.[a-z0-9-]+)*)$/.test(hostname)) return 'must name a host of letters, digits, hyphens and dots (no wildcards)'
+  return undefined
 }
 
 /**

@@ -127,6 +127,14 @@ for (const engine of await availableEngines()) {
       ' https://app.example.com/cb',
       'https://app.example.com/c b',
       'https://app.example.com/cb\n',
+      // No host: the URL parser would read these as host "cb", and so would a browser given the Location.
+      'https:///cb',
+      'https:cb',
+      'https:\\\\app.example.com/cb',
+      'http:///127.0.0.1/cb',
+      // A wildcard host is stored literally, never matched as a pattern: refused.
+      'https://*.example.com/cb',
+      'https://app_1.example.com/cb',
     ]) {
       test(`redirect_uri ${JSON.stringify(uri)} is refused with invalid_redirect_uri`, async () => {
         const role = await createRole(server)
