@@ -70,6 +70,12 @@ export class AuthorizationCodes {
    * is revoked: the grant ends, with its refresh tokens and (through sid) its access tokens.
    */
   async replayed(code: AuthorizationCode, ctx: ActionContext): Promise<never> {
+    // Consumed without a grant: voided unused (its consent withdrawn, its person suspended). Not a replay: nothing to revoke, no alarm.
+    if (code.grantId === null) {
+      const consent = await this.d.consents.get(code.consentId)
+      if (consent?.withdrawnAt != null) throw new AuthorizationRefused('the consent behind this authorization code was withdrawn before it was used', 'consent withdrawn')
+      throw new AuthorizationRefused('the authorization code was voided before it was used', 'voided')
+    }
     const ended = code.grantId === null ? undefined : await this.d.grants.end({ id: code.grantId, expiresAt: Number.MAX_SAFE_INTEGER }, 'authorization_code_replayed', ctx)
     await this.d.audit.record({
       actorType: ctx.actorType, actorId: ctx.actorId, ip: ctx.ip, requestId: ctx.requestId, action: 'authorization.code_replayed', outcome: 'failure',
