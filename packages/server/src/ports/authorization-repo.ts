@@ -93,6 +93,13 @@ export interface AuthorizationRepo {
    */
   endGrant(id: string, end: GrantEnd): Promise<PersonGrant | undefined>
   listActiveForConsent(consentId: string, limit: number): Promise<PersonGrant[]>
+  /**
+   * Ends every active grant of a person (they were suspended) as `endGrant` ends one, all in one
+   * transaction; each is published until the earlier of its own expiry and `end.revokeUntil`.
+   * Their unredeemed codes are consumed in the same transaction, so none yields a grant later.
+   * Returns the grants this call ended (none when called again).
+   */
+  endGrantsForUser(userId: string, end: GrantEnd): Promise<PersonGrant[]>
   /** Like SessionRepo.rotateRefreshToken, for people's grants: of concurrent uses exactly one rotates. */
   rotateRefreshToken(rotation: { digest: string; successorDigest: string; agentId: string; now: number; graceMs: number }): Promise<GrantRefreshOutcome>
   /** The grant a refresh token belongs to, and whether the token is still current. */

@@ -66,6 +66,11 @@ export interface DeviceCodeRepo {
    * conditional update). Undefined when another exchange got there first, or it is not approved.
    */
   consume(digest: string, clientId: string, now: number): Promise<DeviceCode | undefined>
+  /**
+   * Turns every approval this person gave that no agent has exchanged yet into a denial (they
+   * were suspended), in one conditional update; returns the requests it changed.
+   */
+  withdrawApprovals(userId: string, now: number): Promise<DeviceCode[]>
   /** Deletes requests that expired before `before`; returns how many. */
   purge(before: number): Promise<number>
 }

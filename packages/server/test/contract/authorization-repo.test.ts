@@ -86,6 +86,30 @@ for (const engine of await availableEngines()) {
       assert.deepEqual(await storage.authorizations.listActiveForConsent('cns_end', 10), [])
     })
 
+    test('a person\'s grants all end together, once, each published until the earlier of its expiry and the cap; others\' grants stay', async () => {
+      const mine = [grant({ userId: 'usr_gone' }), grant({ userId: 'usr_gone', expiresAt: NOW + 60_000 }), grant({ userId: 'usr_gone' })]
+      const theirs = grant({ userId: 'usr_stays' })
+      for (const g of [...mine, theirs]) await storage.authorizations.createGrant(g, `r-${g.id}`)
+      const [myCode, theirCode] = [code({ userId: 'usr_gone' }), code({ userId: 'usr_stays' })]
+      for (const c of [myCode, theirCode]) await storage.authorizations.createCode(c, `d-${c.id}`)
+      await storage.authorizations.endGrant(mine[2]!.id, { now: NOW + 1, reason: 'revoked', revokeUntil: NOW + 300_000 })
+      const head = Number(await storage.revocationFeed.head())
+      const end = { now: NOW + 5, reason: 'user_suspended', revokeUntil: NOW + 300_000 }
+      const calls = await Promise.all([1, 2, 3].map(() => storage.authorizations.endGrantsForUser('usr_gone', end)))
+      const ended = calls.flat()
+      assert.deepEqual(ended.map((g) => g.id).sort(), [mine[0]!.id, mine[1]!.id], 'each live grant ended by exactly one call; the already ended one untouched')
+      assert.ok(ended.every((g) => g.state === 'ended' && g.endReason === 'user_suspended' && g.endedAt === NOW + 5))
+      assert.equal((await storage.authorizations.getGrant(mine[2]!.id))?.endReason, 'revoked')
+      for (const g of mine) assert.equal(await storage.authorizations.findByRefreshToken(`r-${g.id}`), undefined)
+      assert.equal((await storage.authorizations.getGrant(theirs.id))?.state, 'active')
+      assert.equal((await storage.authorizations.findByRefreshToken(`r-${theirs.id}`))?.current, true)
+      const feed = (await storage.revocationFeed.since(String(head), 100)).filter((e) => e.type === 'session')
+      assert.deepEqual(feed.map((e) => [e.value, e.until]).sort(), [[mine[0]!.id, NOW + 300_000], [mine[1]!.id, NOW + 60_000]].sort())
+      assert.deepEqual(await storage.authorizations.endGrantsForUser('usr_gone', end), [], 'again: nothing left to end')
+      assert.equal((await storage.authorizations.redeemCode(`d-${myCode.id}`, NOW + 6, grant({ userId: 'usr_gone' }), null)).status, 'replayed', 'their unredeemed code is spent')
+      assert.equal((await storage.authorizations.redeemCode(`d-${theirCode.id}`, NOW + 6, grant({ userId: 'usr_stays' }), null)).status, 'redeemed')
+    })
+
     test('refresh rotation: of concurrent uses exactly one rotates; retries within the window are replays; older tokens are reuse', async () => {
       const g = grant()
       await storage.authorizations.createGrant(g, 'r0')

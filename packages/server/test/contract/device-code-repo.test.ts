@@ -130,6 +130,23 @@ for (const engine of await availableEngines()) {
       assert.equal((await storage.deviceCodes.findByDigest('digest-late'))!.status, 'approved')
     })
 
+    test('a suspended person\'s unexchanged approvals become denials, once; exchanged, pending and others\' requests stay', async () => {
+      const mine = { ...approval, userId: 'usr_suspended' }
+      const [approved, exchanged, pending, theirs] = [code(), code(), code(), code()]
+      for (const [i, c] of [approved, exchanged, pending, theirs].entries()) assert.equal(await storage.deviceCodes.create(c, `digest-withdraw-${i}`), true)
+      assert.ok(await storage.deviceCodes.decide(approved.id, mine, NOW + 1))
+      assert.ok(await storage.deviceCodes.decide(exchanged.id, mine, NOW + 1))
+      assert.ok(await storage.deviceCodes.consume('digest-withdraw-1', exchanged.clientId, NOW + 2))
+      assert.ok(await storage.deviceCodes.decide(theirs.id, approval, NOW + 1))
+      const withdrawn = await storage.deviceCodes.withdrawApprovals('usr_suspended', NOW + 3)
+      assert.deepEqual(withdrawn.map((c) => [c.id, c.status, c.decidedAt]), [[approved.id, 'denied', NOW + 3]])
+      assert.equal(await storage.deviceCodes.consume('digest-withdraw-0', approved.clientId, NOW + 4), undefined, 'no longer exchangeable')
+      assert.equal((await storage.deviceCodes.findByDigest('digest-withdraw-1'))?.status, 'consumed')
+      assert.equal((await storage.deviceCodes.findByDigest('digest-withdraw-2'))?.status, 'pending')
+      assert.equal((await storage.deviceCodes.findByDigest('digest-withdraw-3'))?.status, 'approved')
+      assert.deepEqual(await storage.deviceCodes.withdrawApprovals('usr_suspended', NOW + 5), [], 'again: nothing')
+    })
+
     test('purge deletes requests that expired before the cut-off, and only those', async () => {
       const gone = code({ createdAt: NOW - 10 * TTL, expiresAt: NOW - 5 * TTL })
       const kept = code({ expiresAt: NOW + TTL })

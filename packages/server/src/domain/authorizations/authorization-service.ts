@@ -127,6 +127,22 @@ export class AuthorizationService {
   }
 
   /**
+   * Ends every live grant of a person (they were suspended) in one transaction, each as `end`
+   * ends one: refresh tokens gone, published on the revocation feed, dropped from every node's
+   * cache, audited. Idempotent: a second call finds nothing live.
+   */
+  async endForUser(userId: string, reason: string, ctx: ActionContext): Promise<number> {
+    const now = this.d.clock.now()
+    const ended = await this.d.repo.endGrantsForUser(userId, { now, reason, revokeUntil: latestTokenExpiry(now, this.d.maxTokenTtlSeconds) })
+    for (const grant of ended) {
+      this.cache.invalidate(grant.id)
+      this.d.changes?.publish({ kind: 'session', id: grant.id })
+    }
+    for (const grant of ended) await this.audit('grant.ended', grant, reason, ctx)
+    return ended.length
+  }
+
+  /**
    * Ends a grant exactly once: its refresh tokens go, it is published on the revocation feed (its
    * access tokens carry its id as sid), other nodes drop it from their caches, and it is audited.
    */

@@ -127,6 +127,18 @@ export class DeviceAuthorizations {
     await this.d.audit.record({ ...actor(ctx), action: 'device.denied', outcome: 'success', target: found.code.id, role: found.role.name, details: { client_id: found.agent.id, scope: found.code.scope.join(' ') } })
     return decided
   }
+
+  /**
+   * A suspended person's approvals that no agent has exchanged yet become denials: the agent's
+   * next poll gets access_denied (RFC 8628 §3.5), now and after any resume.
+   */
+  async withdrawApprovals(userId: string, reason: string, ctx: ActionContext): Promise<number> {
+    const withdrawn = await this.d.repo.withdrawApprovals(userId, this.d.clock.now())
+    for (const code of withdrawn) {
+      await this.d.audit.record({ ...actor(ctx), action: 'device.approval_withdrawn', outcome: 'success', reason, target: code.id, details: { client_id: code.clientId, user: userId } })
+    }
+    return withdrawn.length
+  }
 }
 
 function actor(ctx: ActionContext) {

@@ -18,6 +18,9 @@ export interface CreatedUser {
   generatedPassword: string | undefined
 }
 
+/** Told when a person is suspended, after the change is stored, before the suspension answers. */
+export type UserSuspended = (user: User, ctx: ActionContext) => Promise<void>
+
 export interface UserServiceDeps {
   repo: UserRepo
   hasher: PasswordHasher
@@ -28,7 +31,14 @@ export interface UserServiceDeps {
 
 /** People: created by an operator with a password, listed, suspended and resumed; every change audited. */
 export class UserService {
+  private readonly suspendedListeners: UserSuspended[] = []
+
   constructor(private readonly d: UserServiceDeps) {}
+
+  /** What was issued for a person (their grants to agents) ends with their suspension; it subscribes here. */
+  onSuspended(listener: UserSuspended): void {
+    this.suspendedListeners.push(listener)
+  }
 
   async create(body: unknown, ctx: ActionContext): Promise<CreatedUser> {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ValidationFailed('body', 'the body must be a JSON object')
@@ -65,9 +75,23 @@ export class UserService {
     return user
   }
 
-  /** Suspends a person: they cannot sign in, and every session they have ends at once. */
-  suspend(id: string, reason: unknown, ctx: ActionContext): Promise<User> {
-    return this.change(id, 'active', 'suspended', 'user.suspended', requireReason(reason), ctx)
+  /**
+   * Suspends a person: they cannot sign in, every session they have ends at once, and the
+   * listeners end what was issued for them. The listeners also run when the person is found
+   * already suspended (before the 409), so a retry after a failed listener still ends it all.
+   */
+  async suspend(id: string, reason: unknown, ctx: ActionContext): Promise<User> {
+    const why = requireReason(reason)
+    let user: User
+    try {
+      user = await this.change(id, 'active', 'suspended', 'user.suspended', why, ctx)
+    } catch (err) {
+      const current = err instanceof InvalidStatusChange ? await this.d.repo.get(id) : undefined
+      if (current?.status === 'suspended') for (const listener of this.suspendedListeners) await listener(current, ctx)
+      throw err
+    }
+    for (const listener of this.suspendedListeners) await listener(user, ctx)
+    return user
   }
 
   resume(id: string, ctx: ActionContext): Promise<User> {

@@ -90,6 +90,30 @@ export function sqlAuthorizationRepo(db: Kysely<Database>): AuthorizationRepo {
       })
     },
 
+    async endGrantsForUser(userId, end) {
+      return db.transaction().execute(async (trx) => {
+        // One statement decides which grants this call ends; a concurrent end of one of them loses or wins as a whole.
+        const rows = await trx
+          .updateTable('person_grants')
+          .set({ state: 'ended', end_reason: end.reason, ended_at: end.now })
+          .where('user_id', '=', userId)
+          .where('state', '=', 'active')
+          .returningAll()
+          .execute()
+        // Nor does a code they were given and no agent has redeemed yet (RFC 6749 §4.1.2: single use; this is its use).
+        await trx.updateTable('authorization_codes').set({ consumed_at: end.now }).where('user_id', '=', userId).where('consumed_at', 'is', null).execute()
+        if (rows.length === 0) return []
+        // By subquery, not a list of ids: no bound-parameter limit however many grants the person has. Ended grants hold no refresh tokens anyway.
+        await trx.deleteFrom('grant_refresh_tokens')
+          .where('grant_id', 'in', (eb) => eb.selectFrom('person_grants').select('id').where('user_id', '=', userId).where('state', '=', 'ended'))
+          .execute()
+        for (const row of rows) {
+          await publishRevocation(trx, { type: 'session', value: row.id, revokedAt: end.now, until: Math.min(row.expires_at, end.revokeUntil) })
+        }
+        return rows.map(grantFromRow)
+      })
+    },
+
     async listActiveForConsent(consentId, limit) {
       const rows = await db.selectFrom('person_grants').selectAll().where('consent_id', '=', consentId).where('state', '=', 'active').orderBy('id').limit(limit).execute()
       return rows.map(grantFromRow)

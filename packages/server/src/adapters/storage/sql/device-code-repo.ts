@@ -72,6 +72,12 @@ export function sqlDeviceCodeRepo(db: Kysely<Database>): DeviceCodeRepo {
         .executeTakeFirst()
       return row && codeFromRow(row)
     },
+    async withdrawApprovals(userId, now) {
+      // approved → denied in one statement: of this and a racing exchange (approved → consumed) exactly one wins.
+      const rows = await db.updateTable('device_codes').set({ status: 'denied', consent_id: null, auth_time: null, decided_at: now })
+        .where('user_id', '=', userId).where('status', '=', 'approved').returningAll().execute()
+      return rows.map(codeFromRow)
+    },
     async poll(digest, now, earlyPermille, slowDownSeconds) {
       // On time: at least interval × (1000 − early) ms since the last poll, measured on the server's clock.
       const onTime = await db
