@@ -194,6 +194,11 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
       newId: (now) => newSortableId('dvc_', now), newDeviceCode: () => newSecret('mdd_'), digest: digestSecret,
     })
     const devicePolling = new DevicePolling({ repo: storage.deviceCodes, users: storage.users, consents, clock, digest: digestSecret })
+    // Suspending a person ends, before the suspension answers, every grant, unredeemed code and unexchanged device approval of theirs.
+    users.onSuspended(async (user, ctx) => {
+      await devices.withdrawApprovals(user.id, 'user_suspended', ctx)
+      await authorizations.endForUser(user.id, 'user_suspended', ctx)
+    })
     const grants = grantTable([deviceCodeGrant({ polling: devicePolling, issuer: deviceTokenIssuer(authorizations) }), clientCredentialsGrant({ tokens, clock }), refreshTokenGrant({ sessions, tokens, clock, people: { refresh: grantRefresh, grants: authorizations } }), authorizationCodeGrant({ codes, grants: authorizations })])
 
     const app = await buildHttpApp(
