@@ -3,6 +3,8 @@ import type { AuditRecorder } from '../domain/audit/audit-log.js'
 import type { ActionContext } from '../domain/context.js'
 import { noMetrics, type TokenMetrics } from '../ports/metrics.js'
 import type { ClientAuthenticator } from './client-auth/authenticate.js'
+import { DomainError } from '../domain/errors.js'
+import { oauthErrorFor } from './domain-errors.js'
 import { InvalidClient, OAuthError, InvalidRequest, TooManyRequests, UnauthorizedClient, UnsupportedGrantType } from './errors.js'
 import type { GrantHandler, TokenResponse } from './grants/types.js'
 
@@ -40,7 +42,9 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
       await deps.audit.record({ ...auditActor({ ...input.ctx, actorType: 'agent', actorId: clientId }), action: 'token.issued', outcome: 'success', target: audit.target, role, details: audit.details })
       metrics.issued(grantType, role)
       return response
-    } catch (err) {
+    } catch (thrown) {
+      // A grant's domain refusal (a person's refresh token or code: unknown, expired, reused, ended) is audited as its wire error.
+      const err = thrown instanceof DomainError ? refusalOf(thrown) : thrown
       // A request refused by a rate limit is counted and audited in aggregate (rate_limit.exceeded), never one row each.
       // RFC 8628 §3.5: authorization_pending is a device's normal poll, not a refusal (its start and decision are audited).
       if (err instanceof OAuthError && !(err instanceof TooManyRequests) && err.code !== 'authorization_pending') {
@@ -52,7 +56,13 @@ export function tokenEndpoint(deps: { grants: ReadonlyMap<string, GrantHandler>;
           details: { grant_type: grantType?.slice(0, 64) ?? null, ...(err.detail ? { detail: err.detail } : {}) },
         })
       }
-      throw err
+      throw thrown
     }
   }
+}
+
+/** The wire error of a domain refusal; an unexpected domain error (a bug, answered 500) is no refusal. */
+function refusalOf(err: DomainError): OAuthError | DomainError {
+  const wire = oauthErrorFor(err)
+  return wire.status < 500 ? wire : err
 }
