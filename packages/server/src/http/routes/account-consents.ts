@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ActionContext } from '../../domain/context.js'
+import { ConsentNotFound } from '../../domain/errors.js'
 import type { User } from '../../ports/user-repo.js'
 import { InvalidRequest } from '../../protocol/errors.js'
 import { consentReceiptJson } from '../consent-json.js'
@@ -55,9 +56,21 @@ export function accountConsentRoutes(app: FastifyInstance, s: HttpServices, brow
     const user = await signedIn(request, reply, s, browser, '/account/consents')
     if (!user) return reply
     const id = params.get('consent')
-    if (id === undefined || !CONSENT_ID.test(id)) throw new InvalidRequest('consent must be the id of one of your consents (cns_…)')
     const ctx: ActionContext = { actorType: 'human', actorId: user.id, ip: request.ip, requestId: request.id }
-    const { changed } = await s.consents.withdraw(user.id, id, ctx)
+    // A refused withdrawal is audited as the person, with why; never the text posted when it is not a consent id.
+    const refuse = (reason: string, target: string | null) => s.audit.record({ ...ctx, action: 'consent.withdrawn', outcome: 'failure', reason, target, details: { check: 'consent' } })
+    if (id === undefined || !CONSENT_ID.test(id)) {
+      await refuse(id === undefined ? 'no consent named' : 'not a consent id', null)
+      throw new InvalidRequest('consent must be the id of one of your consents (cns_…)')
+    }
+    let changed: boolean
+    try {
+      ;({ changed } = await s.consents.withdraw(user.id, id, ctx))
+    } catch (err) {
+      // Someone else's consent, or none: 404 and nothing changed.
+      if (err instanceof ConsentNotFound) await refuse('no such consent of this person', id)
+      throw err
+    }
     // RFC 9110 §15.4.4: 303 turns the POST into a GET of the list, which says what happened.
     return reply.code(303).header('location', `${s.issuer()}/account/consents?notice=${changed ? 'withdrawn' : 'already_withdrawn'}`).send()
   })
