@@ -244,7 +244,7 @@ export async function createMandate(config: Readonly<Config>, deps: MandateDeps 
         revocationFeed: storage.revocationFeed,
         revocations: broadcaster,
         clock,
-        rateLimits: { limiter: rateLimits.limiter, refusals, events: recorders.rateLimits, policies: { register: config.registerRateLimit, authFailures: config.authFailureRateLimit } },
+        rateLimits: { limiter: rateLimits.limiter, refusals, events: recorders.rateLimits, policies: { register: config.registerRateLimit, authFailures: config.authFailureRateLimit, authorize: config.authorizeRateLimit } },
         readiness,
         metrics: {
           credential: new MetricsCredential(config.metricsToken, digestSecret),

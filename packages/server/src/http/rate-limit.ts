@@ -13,12 +13,16 @@ import { addressKey } from './address-key.js'
 export const AGENT_LIMITED_PREFIXES: readonly string[] = ['/token', '/introspect', '/revoke', '/sessions', '/audit/events', '/device_authorization']
 /** Routes limited per client address on every request, before anything else is read. */
 export const ADDRESS_LIMITED_PREFIXES: readonly string[] = ['/register']
+/** The authorization endpoint and its consent form, per address: each refusal there is audited, so a flood must stop at the limit. */
+export const AUTHORIZE_PREFIX = '/authorize'
 
 export interface AddressPolicies {
   /** Every request to /register and /register/:client_id, per address. */
   register: RatePolicy
   /** Failed client authentications (wherever clients authenticate), per address. */
   authFailures: RatePolicy
+  /** Every request to /authorize (GET or POST) and /authorize/consent, per address. */
+  authorize: RatePolicy
 }
 
 export interface EdgeRateLimitDeps {
@@ -40,7 +44,7 @@ declare module 'fastify' {
 }
 
 const POLICY_NAMES: Record<LimitName, string> = { agent: 'agent', register: 'register', auth_failures: 'auth-failures', signin_account: 'signin-account', signin_address: 'signin-address',
-  device_address: 'device-authorization', user_code_person: 'user-code-person', user_code_address: 'user-code-address' }
+  device_address: 'device-authorization', authorize: 'authorize', user_code_person: 'user-code-person', user_code_address: 'user-code-address' }
 
 /**
  * The rate-limit hook of the HTTP edge. Agents are limited after they authenticate (a caller
@@ -62,7 +66,11 @@ export class EdgeRateLimits {
     const registerHook: onRequestAsyncHookHandler = async (request, reply) => {
       await this.spend('register', `r:${addressKey(request.ip)}`, this.deps.policies.register, request, reply, null)
     }
+    const authorizeHook: onRequestAsyncHookHandler = async (request, reply) => {
+      await this.spend('authorize', `authorize:${addressKey(request.ip)}`, this.deps.policies.authorize, request, reply, null)
+    }
     app.addHook('onRoute', (route) => {
+      if (matches(route.url, [AUTHORIZE_PREFIX])) route.onRequest = [...toArray(route.onRequest), authorizeHook]
       if (matches(route.url, AGENT_LIMITED_PREFIXES)) route.config = { ...(route.config ?? {}), agentRateLimit: true }
       if (matches(route.url, ADDRESS_LIMITED_PREFIXES)) route.onRequest = [...toArray(route.onRequest), registerHook]
     })
@@ -135,6 +143,7 @@ function describe(limit: LimitName, policy: RatePolicy): string {
   const rate = `${policy.perSecond} per second with bursts of ${policy.burst}`
   if (limit === 'agent') return `too many requests from this agent: its role allows ${rate}; retry after the time in Retry-After`
   if (limit === 'register') return `too many registration requests from this address (${rate} allowed); retry after the time in Retry-After`
+  if (limit === 'authorize') return `too many authorization requests from this address (${rate} allowed); retry after the time in Retry-After`
   if (limit === 'device_address') return `too many device authorization requests from this address (${rate} allowed); retry after the time in Retry-After`
   return `too many failed client authentications from this address (${rate} allowed); retry after the time in Retry-After`
 }

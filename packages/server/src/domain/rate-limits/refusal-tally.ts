@@ -7,6 +7,8 @@ export type LimitName = 'agent' | 'register' | 'auth_failures' | 'signin_account
   | 'device_address'
   | 'user_code_person'
   | 'user_code_address'
+  // Authorization requests (/authorize) per address: nobody has authenticated there.
+  | 'authorize'
 
 /** One request refused by a rate limit. */
 export interface Refusal {
