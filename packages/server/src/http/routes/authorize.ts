@@ -3,7 +3,7 @@ import type { Person } from '../../protocol/authorize/authorize-endpoint.js'
 import { AuthorizeParams } from '../../protocol/authorize/read-params.js'
 import type { AuthorizeRequest } from '../../protocol/authorize/request-steps.js'
 import { InvalidRequest } from '../../protocol/errors.js'
-import { parseForm } from '../bodies.js'
+import { FormBody, MalformedForm, parseForm } from '../bodies.js'
 import { Browser } from '../pages/browser.js'
 import { consentPage, consentText } from '../pages/consent-view.js'
 import { sendPageError } from '../pages/page-errors.js'
@@ -31,8 +31,9 @@ export async function authorizeRoutes(app: FastifyInstance, s: HttpServices): Pr
     pages.setErrorHandler(sendPageError(() => s.issuer()))
     const browser = new Browser(() => s.issuer(), s.csrf)
 
-    // No HEAD twin: a HEAD that issued a code would hand it to nobody.
-    pages.get('/authorize', { exposeHeadRoute: false }, async (request, reply) => {
+    // OIDC Core §3.1.2.1: the authorization endpoint MUST support GET and POST (a form body, the same parameters).
+    // No automatic HEAD twin: a HEAD that issued a code would hand it to nobody (see the HEAD route below).
+    pages.route({ method: ['GET', 'POST'], url: '/authorize', exposeHeadRoute: false, handler: async (request, reply) => {
       const { query, params } = readAuthorizeQuery(request)
       const validation = await s.authorization.endpoint.validate(params)
       if (validation.kind === 'error-page') throw validation.error
@@ -55,6 +56,15 @@ export async function authorizeRoutes(app: FastifyInstance, s: HttpServices): Pr
         case 'consent':
           return showConsent(reply, s, browser, request, decision.request, decision.person)
       }
+    } })
+
+    // RFC 9110 §9.3.2: HEAD answers as GET would, without content; being safe, it never signs anyone out nor issues a code,
+    // so a request that GET would carry on (sign-in, consent page, code) answers 200.
+    pages.head('/authorize', async (request, reply) => {
+      const validation = await s.authorization.endpoint.validate(readAuthorizeQuery(request).params)
+      if (validation.kind === 'error-page') throw validation.error
+      if (validation.kind === 'redirect') return reply.code(302).header('location', validation.location).send()
+      return reply.code(200).type(HTML).send()
     })
 
     pages.post(CONSENT_PATH, async (request, reply) => {
@@ -104,11 +114,22 @@ function toClient(request: FastifyRequest, reply: FastifyReply, s: HttpServices,
     const name = typeof authz?.agent.metadata.client_name === 'string' ? authz.agent.metadata.client_name : 'the application'
     return reply.code(200).type(HTML).send(continuePage(s.issuer(), location, name))
   }
-  return reply.code(302).header('location', location).send()
+  // RFC 9110 §15.4.4: after a POST /authorize, 303 so the browser GETs the redirect URI.
+  return reply.code(request.method === 'POST' ? 303 : 302).header('location', location).send()
 }
 
-/** The raw query, parsed strictly (RFC 6749 §3.1: unknown parameters are ignored, not refused). */
+/**
+ * The raw query, parsed strictly (RFC 6749 §3.1: unknown parameters are ignored, not refused); for
+ * POST the form body instead, re-encoded as the query a GET would carry (sign-in comes back by GET).
+ */
 function readAuthorizeQuery(request: FastifyRequest): { query: string; params: AuthorizeParams } {
+  if (request.method === 'POST') {
+    if (request.body instanceof MalformedForm) throw request.body.error
+    if (!(request.body instanceof FormBody)) throw new InvalidRequest('POST /authorize takes an application/x-www-form-urlencoded body')
+    const values = request.body.values
+    const query = [...values].flatMap(([name, all]) => all.map((v) => `${encodeURIComponent(name)}=${encodeURIComponent(v)}`)).join('&')
+    return { query, params: new AuthorizeParams(values, query.length) }
+  }
   const q = request.url.indexOf('?')
   const query = q < 0 ? '' : request.url.slice(q + 1)
   try {

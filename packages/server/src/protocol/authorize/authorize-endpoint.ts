@@ -54,7 +54,10 @@ export function authorizeEndpoint(deps: AuthorizeDeps) {
       return { kind: 'valid', request: checkRequest(params, client) }
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err
-      return { kind: 'redirect', location: errorRedirect(client, err, stateOf(params)) }
+      // RFC 6749 §4.1.2.1: the error carries the exact state sent; one that cannot be echoed (too long, repeated) gets the page instead.
+      const state = stateOf(params)
+      if (state === undefined && params.sent('state')) return { kind: 'error-page', error: err }
+      return { kind: 'redirect', location: errorRedirect(client, err, state) }
     }
   }
 
