@@ -6,12 +6,12 @@ import { InvalidRequest } from '../../protocol/errors.js'
 import { FormBody, MalformedForm, parseForm } from '../bodies.js'
 import { Browser } from '../pages/browser.js'
 import { consentPage, consentText } from '../pages/consent-view.js'
-import { sendPageError } from '../pages/page-errors.js'
 import { pageHeaders, PAGE_CSP } from '../pages/page-headers.js'
 import { continuePage } from '../pages/redirect-view.js'
 import { messagePage } from '../pages/views.js'
 import { readForm } from '../request-readers.js'
 import type { HttpServices } from '../services.js'
+import { authorizeRefusals } from './authorize-refusals.js'
 
 const HTML = 'text/html; charset=utf-8'
 const CONSENT_PATH = '/authorize/consent'
@@ -28,22 +28,31 @@ export async function authorizeRoutes(app: FastifyInstance, s: HttpServices): Pr
   await app.register(async (pages) => {
     pages.addHook('onSend', pageHeaders)
     pages.addHook('onSend', consentCsp)
-    pages.setErrorHandler(sendPageError(() => s.issuer()))
     const browser = new Browser(() => s.issuer(), s.csrf)
+    // Every refusal is audited before it is shown (authorization.refused).
+    const refusals = authorizeRefusals(s, browser)
+    pages.setErrorHandler(refusals.errorHandler())
 
     // OIDC Core §3.1.2.1: the authorization endpoint MUST support GET and POST (a form body, the same parameters).
     // No automatic HEAD twin: a HEAD that issued a code would hand it to nobody (see the HEAD route below).
     pages.route({ method: ['GET', 'POST'], url: '/authorize', exposeHeadRoute: false, handler: async (request, reply) => {
       const { query, params } = readAuthorizeQuery(request)
       const validation = await s.authorization.endpoint.validate(params)
-      if (validation.kind === 'error-page') throw validation.error
-      if (validation.kind === 'redirect') return toClient(request, reply, s, validation.location, undefined)
+      if (validation.kind === 'error-page') {
+        request.authorizeRefusal = { agent: validation.seen.agent, redirectUri: validation.seen.redirectUri ?? 'unchecked' }
+        throw validation.error
+      }
+      if (validation.kind === 'redirect') {
+        await refusals.record(request, validation.error, { agent: validation.client.agent, redirectUri: 'valid' }, 'redirect')
+        return toClient(request, reply, s, validation.location, undefined)
+      }
       const { request: authz } = validation
       const secret = browser.sessionSecret(request)
       const person = secret === undefined ? undefined : await s.signIn.current(secret, ctx(request))
       const decision = await s.authorization.endpoint.decide(authz, person, { actorType: person ? 'human' : 'anonymous', actorId: person?.user.id ?? null, ...ctx(request) })
       switch (decision.kind) {
         case 'redirect':
+          if (decision.refused) await refusals.record(request, decision.refused, { agent: authz.agent, redirectUri: 'valid', userId: person?.user.id ?? null }, 'redirect')
           return toClient(request, reply, s, decision.location, authz)
         case 'sign-in': {
           // OIDC Core §3.1.2.1 prompt=login: end this sign-in, then come back without the prompt,

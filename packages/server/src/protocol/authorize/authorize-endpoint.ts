@@ -6,7 +6,7 @@ import type { User } from '../../ports/user-repo.js'
 import type { UserSession } from '../../ports/user-session-repo.js'
 import { OAuthError } from '../errors.js'
 import { withResponseParams } from '../redirect-uri.js'
-import { resolveClient, type AuthorizeClient, type ClientLookup } from './client-step.js'
+import { resolveClient, type AuthorizeClient, type ClientLookup, type ClientSeen } from './client-step.js'
 import type { AuthorizeParams } from './read-params.js'
 import { checkRequest, type AuthorizeRequest } from './request-steps.js'
 
@@ -18,12 +18,13 @@ export interface Person {
 
 export type Validation =
   /** The client or redirect URI is bad: say so on a page, never redirect (RFC 6749 §4.1.2.1). */
-  | { kind: 'error-page'; error: OAuthError }
-  | { kind: 'redirect'; location: string }
+  | { kind: 'error-page'; error: OAuthError; seen: ClientSeen }
+  | { kind: 'redirect'; location: string; error: OAuthError; client: AuthorizeClient }
   | { kind: 'valid'; request: AuthorizeRequest }
 
 export type Decision =
-  | { kind: 'redirect'; location: string }
+  /** `refused`: the error sent back (login_required, consent_required); absent when a code is sent. */
+  | { kind: 'redirect'; location: string; refused?: OAuthError }
   /** `fresh`: the person must sign in again even if signed in (prompt=login). */
   | { kind: 'sign-in'; fresh: boolean }
   | { kind: 'consent'; request: AuthorizeRequest; person: Person; owner: ConsentOwner }
@@ -44,10 +45,11 @@ export function authorizeEndpoint(deps: AuthorizeDeps) {
 
   async function validate(params: AuthorizeParams): Promise<Validation> {
     let client: AuthorizeClient
+    const seen: ClientSeen = {}
     try {
-      client = await resolveClient(params, deps.clients, deps.clock.now())
+      client = await resolveClient(params, deps.clients, deps.clock.now(), seen)
     } catch (err) {
-      if (err instanceof OAuthError) return { kind: 'error-page', error: err }
+      if (err instanceof OAuthError) return { kind: 'error-page', error: err, seen }
       throw err
     }
     try {
@@ -56,8 +58,8 @@ export function authorizeEndpoint(deps: AuthorizeDeps) {
       if (!(err instanceof OAuthError)) throw err
       // RFC 6749 §4.1.2.1: the error carries the exact state sent; one that cannot be echoed (too long, repeated) gets the page instead.
       const state = stateOf(params)
-      if (state === undefined && params.sent('state')) return { kind: 'error-page', error: err }
-      return { kind: 'redirect', location: errorRedirect(client, err, state) }
+      if (state === undefined && params.sent('state')) return { kind: 'error-page', error: err, seen }
+      return { kind: 'redirect', location: errorRedirect(client, err, state), error: err, client }
     }
   }
 
@@ -65,14 +67,16 @@ export function authorizeEndpoint(deps: AuthorizeDeps) {
   async function decide(request: AuthorizeRequest, person: Person | undefined, ctx: ActionContext): Promise<Decision> {
     const none = request.prompt.has('none')
     if (request.prompt.has('login')) return { kind: 'sign-in', fresh: true }
-    if (!person) return none ? { kind: 'redirect', location: errorRedirect(request, new OAuthError('login_required', 'the person is not signed in'), request.state) } : { kind: 'sign-in', fresh: false }
+    if (!person) return none ? refuse(request, new OAuthError('login_required', 'the person is not signed in')) : { kind: 'sign-in', fresh: false }
     const consent = request.prompt.has('consent')
       ? null
       : await deps.consents.findLive({ userId: person.user.id, agentId: request.agent.id, roleName: request.role.name, scopes: request.scope })
     if (consent) return { kind: 'redirect', location: await issueCode(request, person, consent, ctx) }
-    if (none) return { kind: 'redirect', location: errorRedirect(request, new OAuthError('consent_required', 'the person has not consented to this request'), request.state) }
+    if (none) return refuse(request, new OAuthError('consent_required', 'the person has not consented to this request'))
     return { kind: 'consent', request, person, owner: await deps.consents.ownerOf(request.agent) }
   }
+
+  const refuse = (request: AuthorizeRequest, error: OAuthError): Decision => ({ kind: 'redirect', location: errorRedirect(request, error, request.state), refused: error })
 
   /** RFC 6749 §4.1.2: the code, state and (RFC 9207) iss on the redirect URI. */
   async function issueCode(request: AuthorizeRequest, person: Person, consent: { id: string }, ctx: ActionContext): Promise<string> {
