@@ -75,6 +75,10 @@ for (const engine of await availableEngines()) {
       assert.deepEqual([posted.details.client_id, posted.details.endpoint], ['agt_posted', 'POST /authorize'])
       assertNoSecret(posted, STATE, challenge)
 
+      // HEAD answers as GET would, and its refusals are audited as GET's are.
+      const head = await oneEvent(server, 'authorization.refused', async () => assert.equal((await anonymous.request('HEAD', path({ response_type: 'token' }))).status, 302))
+      assert.deepEqual([head.target, head.details.error, head.details.redirect_uri, head.details.endpoint], [client.clientId, 'unsupported_response_type', 'valid', 'HEAD /authorize'])
+
       // A request that succeeds (the consent page) is no refusal.
       const before = (await auditEvents(server, { action: 'authorization.refused' })).length
       assert.equal((await browser.get(path({}))).status, 200)

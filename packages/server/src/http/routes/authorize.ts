@@ -71,8 +71,15 @@ export async function authorizeRoutes(app: FastifyInstance, s: HttpServices): Pr
     // so a request that GET would carry on (sign-in, consent page, code) answers 200.
     pages.head('/authorize', async (request, reply) => {
       const validation = await s.authorization.endpoint.validate(readAuthorizeQuery(request).params)
-      if (validation.kind === 'error-page') throw validation.error
-      if (validation.kind === 'redirect') return reply.code(302).header('location', validation.location).send()
+      // Refused as GET would be, and audited as GET is.
+      if (validation.kind === 'error-page') {
+        request.authorizeRefusal = { agent: validation.seen.agent, redirectUri: validation.seen.redirectUri ?? 'unchecked' }
+        throw validation.error
+      }
+      if (validation.kind === 'redirect') {
+        await refusals.record(request, validation.error, { agent: validation.client.agent, redirectUri: 'valid' }, 'redirect')
+        return reply.code(302).header('location', validation.location).send()
+      }
       return reply.code(200).type(HTML).send()
     })
 
